@@ -1,0 +1,59 @@
+# StableSteering: `make run` builds and serves the app, `make test` runs everything.
+# Both install what is missing first (scripts/bootstrap.sh), from the package registries only.
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+export LEPTOS_OUTPUT_NAME := stablesteering
+
+ADDR ?= 127.0.0.1:3000
+DATA_DIR ?= ./data
+WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver
+
+.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test wasm-test cuda-check e2e
+
+run: bootstrap site
+	@echo "Starting StableSteering on http://$(ADDR)/ (data in $(DATA_DIR)); Ctrl-C stops it."
+	./target/release/stablesteering serve --addr $(ADDR) --data-dir $(DATA_DIR) --site-root target/site
+
+site:
+	./scripts/build-site.sh
+
+bootstrap:
+	./scripts/bootstrap.sh
+
+bootstrap-test:
+	./scripts/bootstrap.sh --browser
+
+test: bootstrap-test
+	@start=$$SECONDS; \
+	step() { printf '== [%ss] %s\n' "$$((SECONDS-start))" "$$1"; }; \
+	set -e; \
+	step "cargo fmt --check"; $(MAKE) --no-print-directory fmt-check; \
+	step "clippy (ssr + native crates, hydrate + wasm)"; $(MAKE) --no-print-directory clippy; \
+	step "site build (release server, wasm-release frontend)"; $(MAKE) --no-print-directory site; \
+	step "cargo test --release"; $(MAKE) --no-print-directory unit-test; \
+	step "wasm-bindgen-test in headless Chromium"; $(MAKE) --no-print-directory wasm-test; \
+	step "cargo check -p engine --features cuda"; $(MAKE) --no-print-directory cuda-check; \
+	step "Playwright end-to-end"; $(MAKE) --no-print-directory e2e; \
+	step "all green"
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --locked -p server -p engine --all-targets -- -D warnings
+	cargo clippy --locked -p app --features ssr --all-targets -- -D warnings
+	cargo clippy --locked -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit-test:
+	cargo test --locked --release -p engine -p server -p app --features app/ssr
+
+wasm-test:
+	$(WASM_RUNNER) cargo test --locked -p app --target wasm32-unknown-unknown --features hydrate
+
+cuda-check:
+	cargo check --locked -p engine --features cuda
+
+e2e:
+	./scripts/e2e.sh

@@ -1,0 +1,3 @@
+//! Reusable view components.
+
+pub mod health_panel;

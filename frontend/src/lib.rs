@@ -1,0 +1,10 @@
+//! WASM entry point: hydrates the server-rendered document into the reactive app.
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Called by the hydration script that the server's `HydrationScripts` emits.
+#[wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

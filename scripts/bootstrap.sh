@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what `make run` / `make test` need and is missing, from the package registries only:
+# the wasm32 target, wasm-bindgen-cli (same version as Cargo.lock), the npm tools in end2end/
+# (Playwright, binaryen's wasm-opt, sass) and, with --browser, Debian's chromium + chromedriver.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '== [bootstrap] %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+WANT=$(awk '$0=="name = \"wasm-bindgen\"" {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+HAVE=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$HAVE" != "$WANT" ]; then
+  step "cargo install wasm-bindgen-cli $WANT (have: ${HAVE:-none})"
+  cargo install wasm-bindgen-cli --version "$WANT" --locked
+fi
+
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  step "npm ci (end2end: playwright, binaryen, sass)"
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    step "apt-get install chromium chromium-driver"
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver
+  fi
+fi

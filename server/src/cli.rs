@@ -1,0 +1,106 @@
+//! Command-line interface: `stablesteering <command>`.
+//!
+//! Every failure prints one line on stderr and exits non-zero: 2 for usage errors (clap's
+//! convention), 1 for everything else. Help and `--version` still print their full text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// Steer Stable Diffusion by preference.
+#[derive(Debug, Parser)]
+#[command(name = "stablesteering", version = crate::VERSION, about)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "STABLESTEERING_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the HTTP API.
+    Serve(ServeArgs),
+}
+
+/// Options of `stablesteering serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory holding the event store and artifacts; created if missing.
+    #[arg(long, env = "STABLESTEERING_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "STABLESTEERING_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory with the built site (`pkg/stablesteering.{js,wasm,css}`).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Rendering device: auto, cpu or cuda.
+    #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
+    pub device: engine::DeviceRequest,
+}
+
+/// Parses the process arguments, runs the command and maps every outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    crate::telemetry::init(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a parsed command; the error is the one line the user will read.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            runtime
+                .block_on(crate::serve::serve(args))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Prints clap's message as one line (help and version keep their normal output).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see `stablesteering --help`)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `GET /api/health`: version, data dir, store status and the engine device.
+
+use axum::extract::State;
+use axum::Json;
+
+use app::api::{EngineHealth, HealthReport, StoreHealth};
+
+use crate::state::AppState;
+
+/// Reports whether the server can do its job.
+pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
+    let device = &state.runtime.device;
+    Json(HealthReport {
+        status: "ok".into(),
+        version: crate::VERSION.into(),
+        data_dir: state.runtime.data_dir.display().to_string(),
+        store: StoreHealth {
+            status: "open".into(),
+            event_count: state.store.event_count(),
+            backend: "sled 0.34.7".into(),
+        },
+        engine: EngineHealth {
+            requested_device: device.requested.to_string(),
+            device: device.kind.to_string(),
+            cuda_available: device.cuda.available,
+            cuda_reason: device.cuda.reason.clone(),
+            engine_version: engine::ENGINE_VERSION.into(),
+            burn_version: engine::BURN_VERSION.into(),
+        },
+    })
+}

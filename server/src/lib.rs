@@ -1,0 +1,16 @@
+//! StableSteering's server library: the command line, the data directory, the event store,
+//! the HTTP surface, and (as the issues land) the steering domain, runner and jobs.
+//!
+//! Dependencies point one way: this crate uses `app` (pages and API types) and `engine`
+//! (rendering); neither of them knows about the server.
+
+pub mod cli;
+pub mod data_dir;
+pub mod http;
+pub mod serve;
+pub mod state;
+pub mod store_probe;
+pub mod telemetry;
+
+/// The server's version, reported by `--version` and `/api/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

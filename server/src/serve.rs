@@ -1,0 +1,128 @@
+//! `stablesteering serve`: bind, prepare the data dir, open the store, serve until Ctrl-C.
+//!
+//! The port is bound before anything touches the disk, so a busy port never leaves a data
+//! directory behind.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use leptos::config::{Env, LeptosOptions};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::data_dir::{self, DataDirError};
+use crate::state::{AppState, RuntimeInfo};
+use crate::store_probe::{StoreHandle, StoreOpenError};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The address is taken.
+    #[error("cannot listen on {addr}: the port is already in use (stop the other server or pick another with --addr)")]
+    PortInUse {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// Binding failed for another reason.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The data directory is unusable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The store refused to open.
+    #[error(transparent)]
+    Store(#[from] StoreOpenError),
+    /// The requested device is unusable.
+    #[error("{0}")]
+    Device(#[from] engine::EngineError),
+    /// The HTTP server failed.
+    #[error("the HTTP server failed: {0}")]
+    Http(io::Error),
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(args.addr).await.map_err(|source| {
+        if source.kind() == io::ErrorKind::AddrInUse {
+            ServeError::PortInUse { addr: args.addr }
+        } else {
+            ServeError::Bind {
+                addr: args.addr,
+                source,
+            }
+        }
+    })?;
+    let addr = listener.local_addr().unwrap_or(args.addr);
+
+    let data_dir = data_dir::prepare(&args.data_dir, |staging| {
+        let store = StoreHandle::open(staging).map_err(|e| e.to_string())?;
+        store.flush()
+    })?;
+    let store = StoreHandle::open(&data_dir)?;
+    let device = engine::resolve_device(args.device)?;
+    tracing::info!(data_dir = %data_dir.display(), device = %device.kind, "store opened");
+    warn_if_site_missing(&args.site_root);
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(Env::PROD)
+        .build();
+    let state = AppState {
+        leptos_options,
+        store,
+        runtime: Arc::new(RuntimeInfo { data_dir, device }),
+    };
+    let router = crate::http::router(state);
+
+    println!("StableSteering is serving on http://{addr}/");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Http)
+}
+
+fn warn_if_site_missing(site_root: &std::path::Path) {
+    let wasm: PathBuf = site_root
+        .join("pkg")
+        .join(format!("{}.wasm", app::OUTPUT_NAME));
+    if !wasm.exists() {
+        tracing::warn!(
+            path = %wasm.display(),
+            "the built site is missing: pages will render but not hydrate (run `make run`, or pass --site-root)"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,35 @@
+//! Shared state handed to every HTTP handler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::store_probe::StoreHandle;
+
+/// Everything handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Leptos' site configuration (output name, site root).
+    pub leptos_options: LeptosOptions,
+    /// The event store.
+    pub store: StoreHandle,
+    /// Facts fixed at start-up.
+    pub runtime: Arc<RuntimeInfo>,
+}
+
+/// Facts fixed at start-up.
+#[derive(Debug)]
+pub struct RuntimeInfo {
+    /// Absolute data directory.
+    pub data_dir: PathBuf,
+    /// The device the engine resolved at start-up.
+    pub device: engine::ResolvedDevice,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
