@@ -2,7 +2,8 @@
 # Both install what is missing first (scripts/bootstrap.sh), from the package registries only.
 
 SHELL := /bin/bash
-export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export CARGO_TERM_COLOR ?= never
 export LEPTOS_OUTPUT_NAME := stablesteering
 

@@ -11,7 +11,7 @@ pub enum HealthState {
     /// Not asked yet (this is what SSR renders).
     Loading,
     /// The server answered.
-    Loaded(HealthReport),
+    Loaded(Box<HealthReport>),
     /// The request failed; the message says why.
     Failed(String),
 }
@@ -37,7 +37,7 @@ pub fn HomePage() -> impl IntoView {
                     <p>"Checking the server…"</p>
                 </section>
             }.into_any(),
-            HealthState::Loaded(report) => view! { <HealthPanel report/> }.into_any(),
+            HealthState::Loaded(report) => view! { <HealthPanel report=*report/> }.into_any(),
             HealthState::Failed(message) => view! {
                 <section id="health-error" class="card health error" role="alert">
                     <h2>"Server health"</h2>
@@ -54,7 +54,7 @@ fn load_health(target: RwSignal<HealthState>) {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let state = match crate::client::get_json::<HealthReport>("/api/health").await {
-                Ok(report) => HealthState::Loaded(report),
+                Ok(report) => HealthState::Loaded(Box::new(report)),
                 Err(e) => HealthState::Failed(format!("The server did not answer: {e}")),
             };
             target.set(state);
