@@ -1,0 +1,136 @@
+//! The command line's contract for bad input: one clear line on stderr, a non-zero exit, and
+//! no half-created data directory.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn stablesteering(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+        .args(args)
+        .env_remove("STABLESTEERING_DATA_DIR")
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn unknown_flag_is_one_line_and_exit_2() {
+    let out = stablesteering(&["serve", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("--no-such-flag"), "{lines:?}");
+}
+
+#[test]
+fn bad_device_is_one_line() {
+    let out = stablesteering(&["serve", "--device", "tpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("tpu"), "{lines:?}");
+}
+
+#[test]
+fn unwritable_data_dir_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let data = file.join("data");
+    let port = free_port();
+    let out = stablesteering(&[
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("data dir"), "{lines:?}");
+    assert!(!data.exists());
+}
+
+#[test]
+fn busy_port_fails_without_creating_the_data_dir() {
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = stablesteering(&[
+        "serve",
+        "--addr",
+        &addr.to_string(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("already in use"), "{lines:?}");
+    assert!(!data.exists(), "no data dir left behind");
+    drop(holder);
+}
+
+#[test]
+fn serve_answers_health_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let body = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        http_get(port, "/api/health")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let body = body.expect("health answered");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["engine"]["device"], "cpu");
+    assert_eq!(json["store"]["status"], "open");
+    assert!(json["data_dir"].as_str().unwrap().ends_with("data"));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A minimal HTTP/1.0 GET so the test needs no client crate.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    let status_ok = head.lines().next()?.split_whitespace().nth(1) == Some("200");
+    status_ok.then(|| body.to_string())
+}
