@@ -6,6 +6,7 @@
 
 pub mod device;
 pub mod error;
+pub mod steering_offset;
 
 pub use device::{
     probe_cuda, resolve_device, CudaProbe, DeviceKind, DeviceRequest, ResolvedDevice,

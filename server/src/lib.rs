@@ -9,6 +9,7 @@ pub mod data_dir;
 pub mod http;
 pub mod serve;
 pub mod state;
+pub mod steering;
 pub mod store_probe;
 pub mod telemetry;
 

@@ -134,3 +134,105 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let status_ok = head.lines().next()?.split_whitespace().nth(1) == Some("200");
     status_ok.then(|| body.to_string())
 }
+
+fn stablesteering_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+        .args(args)
+        .env("RUST_LOG", "off")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn steer_seed_token_matches_the_reference() {
+    let out = stablesteering(&["steer", "seed-token", "ses_test", "1", "sampler"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1301792348");
+}
+
+#[test]
+fn steer_propose_reproduces_the_reference_golden() {
+    let request = r#"{"sampler":"exploit_orthogonal","current_z":[0,0,0,0,0],"round_index":0,
+        "candidate_count":5,"trust_radius":0.55,"seed":12345}"#;
+    let out = stablesteering_with_stdin(&["steer", "propose"], request);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &json["candidates"][0];
+    assert_eq!(first["role"], "exploit");
+    let z: Vec<f64> = serde_json::from_value(first["z"].clone()).unwrap();
+    let golden = [0.170688, 0.038831, -0.033581, 0.066321, -0.001056];
+    for (a, b) in z.iter().zip(golden) {
+        assert!((a - b).abs() < 1e-6, "{z:?}");
+    }
+}
+
+#[test]
+fn steer_update_with_invalid_feedback_exits_2() {
+    let request = r#"{"updater":"winner_average","current_z":[0,0],"trust_radius":0.5,
+        "candidates":[{"id":"a","z":[0.1,0],"carried_forward":false},{"id":"b","z":[0,0.1],"carried_forward":false}],
+        "feedback":{"feedback_type":"scalar_rating","payload":{"ratings":{"a":9}}}}"#;
+    let out = stablesteering_with_stdin(&["steer", "update"], request);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("ratings"), "{lines:?}");
+}
+
+#[test]
+fn steer_update_moves_toward_the_winner() {
+    let request = r#"{"updater":"winner_average","current_z":[0,0],"trust_radius":0.5,
+        "candidates":[{"id":"a","z":[0.2,0],"carried_forward":false},{"id":"b","z":[0,0.2],"carried_forward":false}],
+        "feedback":{"feedback_type":"winner_only","payload":{"winner_candidate_id":"b"}}}"#;
+    let out = stablesteering_with_stdin(&["steer", "update"], request);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["winner_candidate_id"], "b");
+    assert_eq!(json["next_z"], serde_json::json!([0.0, 0.1]));
+}
+
+#[test]
+fn bench_oracle_quick_prints_json_last() {
+    let out = stablesteering(&[
+        "bench",
+        "oracle",
+        "--quick",
+        "--json",
+        "--samplers",
+        "exploit_orthogonal",
+        "--updaters",
+        "winner_average",
+        "--modes",
+        "winner_only",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    let json: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), 1);
+    let unknown = stablesteering(&["bench", "oracle", "--samplers", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr_lines(&unknown)[0].contains("valid:"));
+}

@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::LogFormat;
 
+pub mod bench;
+pub mod steer;
+
 /// Steer Stable Diffusion by preference.
 #[derive(Debug, Parser)]
 #[command(name = "stablesteering", version = crate::VERSION, about)]
@@ -28,6 +31,27 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app and the HTTP API.
     Serve(ServeArgs),
+    /// Run the steering algorithms on JSON from stdin (for scripts and parity checks).
+    #[command(subcommand)]
+    Steer(steer::SteerCommand),
+    /// Measure performance; results belong in docs/BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// A command failure: the one line to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, in one line.
+    pub message: String,
+    /// The process exit code (1 unless the command documents otherwise).
+    pub code: u8,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self { message, code: 1 }
+    }
 }
 
 /// Options of `stablesteering serve`.
@@ -59,16 +83,18 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }
 
 /// Runs a parsed command; the error is the one line the user will read.
-pub fn run(cli: Cli) -> Result<(), String> {
+pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Steer(command) => steer::run(command),
+        Command::Bench(command) => bench::run(command),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -76,7 +102,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             runtime
                 .block_on(crate::serve::serve(args))
-                .map_err(|e| e.to_string())
+                .map_err(|e| Failure::from(e.to_string()))
         }
     }
 }

@@ -1,0 +1,130 @@
+//! `stablesteering bench ...`: benchmark commands whose figures go into docs/BENCHMARKS.md.
+
+use clap::{Args, Subcommand};
+
+use super::Failure;
+use crate::steering::feedback::FeedbackMode;
+use crate::steering::kinds::{SamplerKind, UpdaterKind};
+use crate::steering::oracle::{render_full_table, render_table, run_oracle, OracleOptions};
+
+/// The `bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Simulated-user benchmark of every sampler × updater × feedback mode (no rendering).
+    Oracle(OracleArgs),
+}
+
+/// Options of `bench oracle`; the grid defaults to everything.
+#[derive(Debug, Args)]
+pub struct OracleArgs {
+    /// Print the report as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print every cell of the grid.
+    #[arg(long)]
+    pub full: bool,
+    /// A small grid (3 × 3 × 3, d = 5) for a quick look.
+    #[arg(long)]
+    pub quick: bool,
+    /// Samplers to include (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub samplers: Vec<String>,
+    /// Updaters to include (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub updaters: Vec<String>,
+    /// Feedback modes to include (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub modes: Vec<String>,
+    /// Steering dimensions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub dimensions: Vec<u32>,
+    /// Rounds per session (the budget B).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Success distance τ.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Bradley–Terry choice temperature (0 = noise-free).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+}
+
+/// Runs one `bench` subcommand.
+pub fn run(command: BenchCommand) -> Result<(), Failure> {
+    match command {
+        BenchCommand::Oracle(args) => oracle(args),
+    }
+}
+
+fn oracle(args: OracleArgs) -> Result<(), Failure> {
+    let mut options = if args.quick {
+        OracleOptions::quick()
+    } else {
+        OracleOptions::default()
+    };
+    if !args.samplers.is_empty() {
+        options.samplers = parse_names(
+            &args.samplers,
+            "--samplers",
+            SamplerKind::parse,
+            SamplerKind::names,
+        )?;
+    }
+    if !args.updaters.is_empty() {
+        options.updaters = parse_names(
+            &args.updaters,
+            "--updaters",
+            UpdaterKind::parse,
+            UpdaterKind::names,
+        )?;
+    }
+    if !args.modes.is_empty() {
+        options.modes = parse_names(
+            &args.modes,
+            "--modes",
+            FeedbackMode::parse,
+            FeedbackMode::names,
+        )?;
+    }
+    if !args.dimensions.is_empty() {
+        options.dimensions = args.dimensions;
+    }
+    if let Some(b) = args.rounds {
+        options.rounds = b;
+    }
+    if let Some(tau) = args.tolerance {
+        options.tolerance = tau;
+    }
+    if let Some(t) = args.temperature {
+        options.temperature = t;
+    }
+    let report = run_oracle(&options).map_err(|e| format!("bench oracle: {e}"))?;
+    print!("{}", render_table(&report));
+    if args.full {
+        print!("\n{}", render_full_table(&report));
+    }
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| format!("bench oracle: {e}"))?;
+        println!("{json}");
+    }
+    Ok(())
+}
+
+fn parse_names<T>(
+    names: &[String],
+    flag: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    valid: impl Fn() -> Vec<&'static str>,
+) -> Result<Vec<T>, Failure> {
+    names
+        .iter()
+        .map(|n| {
+            parse(n.trim()).ok_or_else(|| {
+                Failure::from(format!(
+                    "{flag}: unknown name '{n}'; valid: {}",
+                    valid().join(", ")
+                ))
+            })
+        })
+        .collect()
+}
