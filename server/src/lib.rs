@@ -10,7 +10,7 @@ pub mod http;
 pub mod serve;
 pub mod state;
 pub mod steering;
-pub mod store_probe;
+pub mod store;
 pub mod telemetry;
 
 /// The server's version, reported by `--version` and `/api/health`.

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::cli::ServeArgs;
 use crate::data_dir::{self, DataDirError};
 use crate::state::{AppState, RuntimeInfo};
-use crate::store_probe::{StoreHandle, StoreOpenError};
+use crate::store::{SledStore, StoreError, StoreOptions};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, Error)]
@@ -37,9 +37,12 @@ pub enum ServeError {
     /// The data directory is unusable.
     #[error(transparent)]
     DataDir(#[from] DataDirError),
-    /// The store refused to open.
+    /// The store refused to open (damage is named with the data dir and first bad position).
     #[error(transparent)]
-    Store(#[from] StoreOpenError),
+    Store(#[from] StoreError),
+    /// A start-up task could not run.
+    #[error("start-up failed: {0}")]
+    Startup(String),
     /// The requested device is unusable.
     #[error("{0}")]
     Device(#[from] engine::EngineError),
@@ -62,11 +65,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     })?;
     let addr = listener.local_addr().unwrap_or(args.addr);
 
-    let data_dir = data_dir::prepare(&args.data_dir, |staging| {
-        let store = StoreHandle::open(staging).map_err(|e| e.to_string())?;
-        store.flush()
-    })?;
-    let store = StoreHandle::open(&data_dir)?;
+    // Opening verifies every record, so it runs off the async workers.
+    let requested = args.data_dir.clone();
+    let (data_dir, store) = tokio::task::spawn_blocking(move || open_data_dir(&requested))
+        .await
+        .map_err(|e| ServeError::Startup(e.to_string()))??;
     let device = engine::resolve_device(args.device)?;
     tracing::info!(data_dir = %data_dir.display(), device = %device.kind, "store opened");
     warn_if_site_missing(&args.site_root);
@@ -91,6 +94,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServeError::Http)
+}
+
+/// Prepares the data dir (creating a fresh store atomically when missing) and opens the store.
+fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), ServeError> {
+    let data_dir = data_dir::prepare(requested, |staging| {
+        SledStore::open(staging, StoreOptions::default())
+            .map(SledStore::close)
+            .map_err(|e| e.to_string())
+    })?;
+    let store = SledStore::open(&data_dir, StoreOptions::default())?;
+    Ok((data_dir, store))
 }
 
 fn warn_if_site_missing(site_root: &std::path::Path) {

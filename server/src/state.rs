@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::store_probe::StoreHandle;
+use crate::store::SledStore;
 
 /// Everything handlers need; cheap to clone.
 #[derive(Clone)]
@@ -14,7 +14,7 @@ pub struct AppState {
     /// Leptos' site configuration (output name, site root).
     pub leptos_options: LeptosOptions,
     /// The event store.
-    pub store: StoreHandle,
+    pub store: SledStore,
     /// Facts fixed at start-up.
     pub runtime: Arc<RuntimeInfo>,
 }

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::Failure;
+use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
 use crate::steering::kinds::{SamplerKind, UpdaterKind};
 use crate::steering::oracle::{render_full_table, render_table, run_oracle, OracleOptions};
@@ -12,6 +12,9 @@ use crate::steering::oracle::{render_full_table, render_table, run_oracle, Oracl
 pub enum BenchCommand {
     /// Simulated-user benchmark of every sampler × updater × feedback mode (no rendering).
     Oracle(OracleArgs),
+    /// Event-store throughput, rebuild speed, replay latency and disk use
+    /// (`[--events N] [--large N] [--json]`).
+    Store(PassThrough),
 }
 
 /// Options of `bench oracle`; the grid defaults to everything.
@@ -53,6 +56,9 @@ pub struct OracleArgs {
 pub fn run(command: BenchCommand) -> Result<(), Failure> {
     match command {
         BenchCommand::Oracle(args) => oracle(args),
+        BenchCommand::Store(pass) => {
+            PassThrough::finish(crate::store::cli::run_bench_store(&pass.args))
+        }
     }
 }
 

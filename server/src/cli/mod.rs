@@ -34,9 +34,33 @@ pub enum Command {
     /// Run the steering algorithms on JSON from stdin (for scripts and parity checks).
     #[command(subcommand)]
     Steer(steer::SteerCommand),
+    /// Event-store maintenance: verify, backup, restore, export, import.
+    #[command(after_help = crate::store::cli::USAGE)]
+    Store(PassThrough),
     /// Measure performance; results belong in docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// Arguments handed unparsed to a subsystem with its own parser (the store's commands).
+#[derive(Debug, Clone, Args)]
+pub struct PassThrough {
+    /// The subcommand and its flags.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
+}
+
+impl PassThrough {
+    /// Maps a subsystem's exit code (it printed its own message) to a result.
+    pub fn finish(code: i32) -> Result<(), Failure> {
+        match code {
+            0 => Ok(()),
+            c => Err(Failure {
+                message: String::new(),
+                code: u8::try_from(c).unwrap_or(1),
+            }),
+        }
+    }
 }
 
 /// A command failure: the one line to print and the exit code.
@@ -84,7 +108,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("error: {}", failure.message);
+            }
             ExitCode::from(failure.code)
         }
     }
@@ -95,6 +121,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Steer(command) => steer::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Store(pass) => PassThrough::finish(crate::store::cli::run_store(&pass.args)),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

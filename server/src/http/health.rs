@@ -15,8 +15,11 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
         version: crate::VERSION.into(),
         data_dir: state.runtime.data_dir.display().to_string(),
         store: StoreHealth {
-            status: "open".into(),
-            event_count: state.store.event_count(),
+            status: match state.store.failure() {
+                None => "open".into(),
+                Some(reason) => format!("degraded: {reason}"),
+            },
+            event_count: state.store.head_seq(),
             backend: "sled 0.34.7".into(),
         },
         engine: EngineHealth {

@@ -1,0 +1,263 @@
+//! The store's command-line entry points (`stablesteering store …` and
+//! `stablesteering bench store`), with minimal argument parsing so the product binary can
+//! forward its arguments here or call the functions from its own (clap) front end.
+//!
+//! Exit codes: 0 success, 1 usage or other error, 2 the store is damaged / refused.
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+use crate::store::backup;
+use crate::store::bench::{run_store_bench, StoreBenchOptions};
+use crate::store::error::StoreError;
+use crate::store::export::{self, ExportFormats, ImportMode};
+use crate::store::open::{rewrite_manifest, verify_data_dir, StoreOptions};
+use crate::store::sled_store::SledStore;
+use crate::store::torture::run_append_child;
+
+/// Usage text of the `store` and `bench store` commands.
+pub const USAGE: &str = "\
+usage:
+  stablesteering store verify  --data-dir D [--json] [--rewrite-manifest]
+  stablesteering store backup  --data-dir D --out FILE
+  stablesteering store restore --from FILE --data-dir D
+  stablesteering store export  --data-dir D --out DIR [--session UUID] [--formats jsonl,csv,parquet]
+  stablesteering store import  --data-dir D --from FILE.jsonl [--renumber]
+  stablesteering bench store   [--events N] [--large N] [--json]";
+
+struct Args(Vec<String>);
+
+impl Args {
+    fn value(&self, flag: &str) -> Option<&str> {
+        let i = self.0.iter().position(|a| a == flag)?;
+        self.0.get(i + 1).map(String::as_str)
+    }
+
+    fn flag(&self, flag: &str) -> bool {
+        self.0.iter().any(|a| a == flag)
+    }
+
+    fn path(&self, flag: &str) -> Result<PathBuf, String> {
+        self.value(flag)
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("missing {flag}"))
+    }
+
+    fn num(&self, flag: &str) -> Result<Option<u64>, String> {
+        self.value(flag)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{flag} wants a number, got {v:?}"))
+            })
+            .transpose()
+    }
+}
+
+fn fail(e: &StoreError) -> i32 {
+    eprintln!("error: {e}");
+    match e {
+        StoreError::Refused { .. } | StoreError::Corrupt { .. } => 2,
+        _ => 1,
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// Run `stablesteering store <args>`; returns the exit code.
+pub fn run_store(args: &[String]) -> i32 {
+    let a = Args(args.to_vec());
+    let res: Result<i32, String> = (|| {
+        let cmd = args.first().map(String::as_str).unwrap_or("");
+        Ok(match cmd {
+            "verify" if a.flag("--rewrite-manifest") => {
+                let dir = a.path("--data-dir")?;
+                match rewrite_manifest(&dir) {
+                    Ok(head) => {
+                        println!("log verified; manifest rewritten at seq {head}");
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "verify" => {
+                let dir = a.path("--data-dir")?;
+                match verify_data_dir(&dir) {
+                    Ok(r) => {
+                        if a.flag("--json") {
+                            print_json(&r);
+                        } else {
+                            println!(
+                                "ok: {} holds {} events in {} streams ({} sessions); manifest high water {}",
+                                r.data_dir.display(), r.head, r.streams, r.sessions, r.manifest_high_water
+                            );
+                        }
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "backup" => {
+                let dir = a.path("--data-dir")?;
+                let out = a.path("--out")?;
+                match SledStore::open(
+                    &dir,
+                    StoreOptions {
+                        create_if_missing: false,
+                        ..Default::default()
+                    },
+                )
+                .and_then(|s| backup::backup(&s, &out))
+                {
+                    Ok(s) => {
+                        println!(
+                            "backed up {} events ({} bytes) to {}",
+                            s.events,
+                            s.bytes,
+                            out.display()
+                        );
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "restore" => {
+                let from = a.path("--from")?;
+                let dir = a.path("--data-dir")?;
+                match backup::restore(&from, &dir) {
+                    Ok(s) => {
+                        println!("restored {} events into {}", s.events, dir.display());
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "export" => {
+                let dir = a.path("--data-dir")?;
+                let out = a.path("--out")?;
+                let session = a
+                    .value("--session")
+                    .map(|s| Uuid::parse_str(s).map_err(|e| format!("--session: {e}")))
+                    .transpose()?;
+                let formats = match a.value("--formats") {
+                    None => ExportFormats::ALL,
+                    Some(f) => ExportFormats {
+                        jsonl: f.contains("jsonl"),
+                        csv: f.contains("csv"),
+                        parquet: f.contains("parquet"),
+                    },
+                };
+                match SledStore::open(
+                    &dir,
+                    StoreOptions {
+                        create_if_missing: false,
+                        ..Default::default()
+                    },
+                )
+                .and_then(|s| export::export_all(&s, &out, session, formats))
+                {
+                    Ok(s) => {
+                        println!(
+                            "exported {} events; tables {:?}; into {}",
+                            s.events,
+                            s.rows,
+                            out.display()
+                        );
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "import" => {
+                let dir = a.path("--data-dir")?;
+                let from = a.path("--from")?;
+                let mode = if a.flag("--renumber") {
+                    ImportMode::Renumber
+                } else {
+                    ImportMode::Exact
+                };
+                let file =
+                    std::fs::File::open(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+                match SledStore::open(&dir, StoreOptions::default())
+                    .and_then(|s| export::import_jsonl(&s, std::io::BufReader::new(file), mode))
+                {
+                    Ok(n) => {
+                        println!("imported {n} events into {}", dir.display());
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "torture-append" => {
+                let dir = a.path("--data-dir")?;
+                let producers = a.num("--producers")?.unwrap_or(4) as usize;
+                run_append_child(&dir, producers, a.num("--max-events")?)
+            }
+            _ => return Err(format!("unknown store command {cmd:?}")),
+        })
+    })();
+    res.unwrap_or_else(|e| {
+        eprintln!("error: {e}\n{USAGE}");
+        1
+    })
+}
+
+/// Run `stablesteering bench store <args>`; with `--json` the last line is one JSON object.
+pub fn run_bench_store(args: &[String]) -> i32 {
+    let a = Args(args.to_vec());
+    let mut o = StoreBenchOptions::default();
+    let parsed: Result<(), String> = (|| {
+        if let Some(n) = a.num("--events")? {
+            o.events = n;
+        }
+        if let Some(n) = a.num("--large")? {
+            o.large_rebuild_events = n;
+        }
+        if let Some(n) = a.num("--producers")? {
+            o.producers = n as usize;
+        }
+        Ok(())
+    })();
+    if let Err(e) = parsed {
+        eprintln!("error: {e}\n{USAGE}");
+        return 1;
+    }
+    match run_store_bench(&o) {
+        Ok(r) => {
+            println!(
+                "durable appends, one event per commit : {:>12.0} events/s",
+                r.single_commit_events_per_s
+            );
+            println!(
+                "durable appends, group commit ({:>3} producers): {:>8.0} events/s (mean group {:.1}; target >= 15000)",
+                r.group_commit_producers, r.group_commit_events_per_s, r.group_commit_mean_group_size
+            );
+            println!(
+                "projection rebuild, {:>8} events       : {:>12.0} events/s (verify+rebuild at open {:.0}/s)",
+                r.rebuild_small_events, r.rebuild_small_events_per_s, r.verify_open_small_events_per_s
+            );
+            println!(
+                "projection rebuild, {:>8} events       : {:>12.0} events/s (verify+rebuild at open {:.0}/s; target >= 1000000)",
+                r.rebuild_large_events, r.rebuild_large_events_per_s, r.verify_open_large_events_per_s
+            );
+            println!(
+                "replay to round ({} events, 50 rounds)  : p50 {:.3} ms, p99 {:.3} ms (cold p99 {:.3} ms; target p99 < 0.5)",
+                r.replay_session_events, r.replay_p50_ms, r.replay_p99_ms, r.replay_cold_p99_ms
+            );
+            println!(
+                "disk bytes per event                  : {:>12.0}",
+                r.disk_bytes_per_event
+            );
+            if a.flag("--json") {
+                print_json(&r);
+            }
+            0
+        }
+        Err(e) => fail(&e),
+    }
+}

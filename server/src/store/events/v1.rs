@@ -1,0 +1,225 @@
+//! Frozen schema-version-1 payloads.
+//!
+//! FROZEN: these structs are the on-disk format of every v1 record (bincode 2, standard
+//! config: little endian, varint integers; fields in declaration order). Never reorder, retype,
+//! add or remove a field here: add a `vN` struct, bump the type's current version in
+//! `events/mod.rs` and write an upcaster in `events/upcast.rs`. The golden fixtures in
+//! `tests/golden/` fail when this file drifts.
+//!
+//! Free-form structures (configs, generation settings, feedback payloads, update summaries,
+//! convergence reports) are stored as canonical JSON text so their Rust types can evolve
+//! without touching the log format.
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::store::ids::Id;
+
+/// One proposed candidate (also used for calibration candidates and fork snapshots).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CandidateV1 {
+    pub candidate_id: Id,
+    pub index: u32,
+    pub z: Vec<f64>,
+    pub role: String,
+    pub seed: u32,
+    pub seed_group: u32,
+    /// Per-candidate generation settings, JSON text.
+    pub generation_json: String,
+}
+
+/// One named timing of a render, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct TimingV1 {
+    pub name: String,
+    pub ms: f64,
+}
+
+/// Tags attached to one candidate (critique tags, negative pins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CandidateTagsV1 {
+    pub candidate_id: Id,
+    pub tags: Vec<String>,
+}
+
+/// One dimension's integer value (a rating or a priority).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct DimensionValueV1 {
+    pub dimension: String,
+    pub value: i32,
+}
+
+/// Dimension values given to one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CandidateDimensionsV1 {
+    pub candidate_id: Id,
+    pub values: Vec<DimensionValueV1>,
+}
+
+/// One point of the incumbent trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct TrajectoryPointV1 {
+    pub round_index: u32,
+    pub z: Vec<f64>,
+    pub winner_candidate_id: Option<Id>,
+}
+
+/// Where a forked session comes from, with the parent's steering state at the fork point so
+/// the child stream is self-contained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct ForkOriginV1 {
+    pub parent_session_id: Id,
+    pub parent_round: u32,
+    /// The parent's stream version at the fork point (end of `parent_round`).
+    pub parent_version: u64,
+    pub current_round: u32,
+    pub current_z: Vec<f64>,
+    /// The parent's incumbent candidate at the fork point (carried forward by the next round).
+    pub incumbent: Option<CandidateV1>,
+    pub incumbent_artifact_hash: Option<String>,
+    pub converged: bool,
+    pub rounds_to_convergence: Option<u32>,
+    pub trajectory: Vec<TrajectoryPointV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct ExperimentCreatedV1 {
+    pub experiment_id: Id,
+    pub name: String,
+    pub description: String,
+    pub config_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SessionCreatedV1 {
+    pub session_id: Id,
+    pub experiment_id: Option<Id>,
+    pub prompt: String,
+    pub negative_prompt: String,
+    /// The full immutable session config snapshot, canonical JSON text.
+    pub config_json: String,
+    pub model_ref: String,
+    pub parent: Option<ForkOriginV1>,
+}
+
+/// Appended to the parent's stream when a child is forked from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SessionForkedV1 {
+    pub child_session_id: Id,
+    pub round: u32,
+    pub parent_version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CalibrationGeneratedV1 {
+    pub round_id: Id,
+    pub candidates: Vec<CandidateV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CalibrationSubmittedV1 {
+    pub round_id: Id,
+    pub selected_candidate_ids: Vec<Id>,
+    pub resulting_z: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct RoundRequestedV1 {
+    pub round_id: Id,
+    pub round_index: u32,
+    pub job_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CandidatesProposedV1 {
+    pub round_id: Id,
+    pub round_index: u32,
+    pub incumbent_z: Vec<f64>,
+    pub trust_radius: f64,
+    pub seed_policy: String,
+    pub candidates: Vec<CandidateV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct CandidateRenderedV1 {
+    pub round_id: Id,
+    pub candidate_id: Id,
+    /// Content hash of the artifact (artifacts are addressed by hash only).
+    pub artifact_hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub timings: Vec<TimingV1>,
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct RoundReadyV1 {
+    pub round_id: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct RoundFailedV1 {
+    pub round_id: Id,
+    pub reason: String,
+}
+
+/// Feedback as first specified; superseded by `FeedbackSubmittedV2` (adds negative pins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct FeedbackSubmittedV1 {
+    pub round_id: Id,
+    pub feedback_type: String,
+    pub raw_json: String,
+    pub normalized_json: String,
+    pub critique_text: Option<String>,
+    pub critique_tags: Vec<CandidateTagsV1>,
+    pub dimension_ratings: Vec<CandidateDimensionsV1>,
+    pub dimension_priorities: Vec<CandidateDimensionsV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct IncumbentUpdatedV1 {
+    pub round_id: Id,
+    pub next_z: Vec<f64>,
+    pub winner_candidate_id: Option<Id>,
+    pub converged: bool,
+    pub rounds_to_convergence: Option<u32>,
+    pub update_summary_json: String,
+    pub convergence_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SessionDeletedV1 {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct JobQueuedV1 {
+    pub job_id: Id,
+    pub kind: String,
+    pub session_id: Option<Id>,
+    pub settings_hash: String,
+    pub settings_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct JobStartedV1 {
+    pub job_id: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct JobFinishedV1 {
+    pub job_id: Id,
+    pub result_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct JobFailedV1 {
+    pub job_id: Id,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct JobCancelledV1 {
+    pub job_id: Id,
+    pub reason: String,
+}

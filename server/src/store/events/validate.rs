@@ -1,0 +1,139 @@
+//! Validation of events before they are appended: stream compatibility, finite numbers, JSON
+//! text fields that parse, and bounded sizes. Keeps the log free of values that the JSON and
+//! table exports could not represent faithfully.
+
+use serde::de::IgnoredAny;
+
+use crate::store::codec::MAX_PAYLOAD_BYTES;
+use crate::store::error::InvalidEvent;
+use crate::store::events::{Candidate, Event};
+use crate::store::ids::StreamId;
+
+/// Check `event` may be appended to `stream`. Returns the encoded payload on success.
+pub fn validate_event(stream: &StreamId, event: &Event) -> Result<Vec<u8>, InvalidEvent> {
+    check_stream(stream, event)?;
+    check_values(event)?;
+    let bytes = event.encode_payload().map_err(|e| InvalidEvent::Field {
+        field: "payload",
+        reason: e.to_string(),
+    })?;
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(InvalidEvent::TooLarge {
+            len: bytes.len(),
+            limit: MAX_PAYLOAD_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
+    let ok = match (event, stream) {
+        (Event::ExperimentCreated(e), StreamId::Experiment(id)) => e.experiment_id.0 == *id,
+        (Event::SessionCreated(e), StreamId::Session(id)) => e.session_id.0 == *id,
+        (Event::CandidateRendered(_), StreamId::Session(_) | StreamId::Generations) => true,
+        (
+            Event::JobQueued(_)
+            | Event::JobStarted(_)
+            | Event::JobFinished(_)
+            | Event::JobFailed(_)
+            | Event::JobCancelled(_),
+            StreamId::Jobs,
+        ) => true,
+        (
+            Event::SessionForked(_)
+            | Event::CalibrationGenerated(_)
+            | Event::CalibrationSubmitted(_)
+            | Event::RoundRequested(_)
+            | Event::CandidatesProposed(_)
+            | Event::RoundReady(_)
+            | Event::RoundFailed(_)
+            | Event::FeedbackSubmitted(_)
+            | Event::IncumbentUpdated(_)
+            | Event::SessionDeleted(_),
+            StreamId::Session(_),
+        ) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidEvent::WrongStream {
+            event_type: event.event_type().name(),
+            stream: stream.to_string(),
+        })
+    }
+}
+
+fn finite(field: &'static str, xs: &[f64]) -> Result<(), InvalidEvent> {
+    if xs.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(InvalidEvent::NonFinite { field })
+    }
+}
+
+fn json(field: &'static str, text: &str) -> Result<(), InvalidEvent> {
+    serde_json::from_str::<IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| InvalidEvent::NotJson {
+            field,
+            reason: e.to_string(),
+        })
+}
+
+fn candidates(cs: &[Candidate]) -> Result<(), InvalidEvent> {
+    for c in cs {
+        finite("candidates[].z", &c.z)?;
+        json("candidates[].generation_json", &c.generation_json)?;
+    }
+    Ok(())
+}
+
+fn check_values(event: &Event) -> Result<(), InvalidEvent> {
+    match event {
+        Event::ExperimentCreated(e) => json("config_json", &e.config_json),
+        Event::SessionCreated(e) => {
+            json("config_json", &e.config_json)?;
+            if let Some(p) = &e.parent {
+                finite("parent.current_z", &p.current_z)?;
+                if let Some(c) = &p.incumbent {
+                    candidates(std::slice::from_ref(c))?;
+                }
+                for t in &p.trajectory {
+                    finite("parent.trajectory[].z", &t.z)?;
+                }
+            }
+            Ok(())
+        }
+        Event::CalibrationGenerated(e) => candidates(&e.candidates),
+        Event::CalibrationSubmitted(e) => finite("resulting_z", &e.resulting_z),
+        Event::CandidatesProposed(e) => {
+            finite("incumbent_z", &e.incumbent_z)?;
+            finite("trust_radius", &[e.trust_radius])?;
+            candidates(&e.candidates)
+        }
+        Event::CandidateRendered(e) => {
+            let ms: Vec<f64> = e.timings.iter().map(|t| t.ms).collect();
+            finite("timings[].ms", &ms)
+        }
+        Event::FeedbackSubmitted(e) => {
+            json("raw_json", &e.raw_json)?;
+            json("normalized_json", &e.normalized_json)
+        }
+        Event::IncumbentUpdated(e) => {
+            finite("next_z", &e.next_z)?;
+            json("update_summary_json", &e.update_summary_json)?;
+            json("convergence_json", &e.convergence_json)
+        }
+        Event::JobQueued(e) => json("settings_json", &e.settings_json),
+        Event::JobFinished(e) => json("result_json", &e.result_json),
+        Event::SessionForked(_)
+        | Event::RoundRequested(_)
+        | Event::RoundReady(_)
+        | Event::RoundFailed(_)
+        | Event::SessionDeleted(_)
+        | Event::JobStarted(_)
+        | Event::JobFailed(_)
+        | Event::JobCancelled(_) => Ok(()),
+    }
+}

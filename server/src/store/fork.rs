@@ -1,0 +1,136 @@
+//! Branching: fork a session at the end of round `r` into a new session.
+//!
+//! The parent's state at the fork point is computed by time travel and written into the
+//! child's `session.created` (as a `ForkOrigin` snapshot: z, round counter, incumbent with its
+//! artifact, convergence, trajectory), so the child stream is self-contained. The parent gets
+//! a `session.forked` event in the same atomic commit, so the lineage is visible in both.
+
+use uuid::Uuid;
+
+use crate::store::backend::{
+    AppendOutcome, AppendRequest, ExpectedVersion, NewEvent, StreamAppend,
+};
+use crate::store::error::{Result, StoreError};
+use crate::store::events::v1::{ForkOriginV1, SessionCreatedV1, SessionForkedV1};
+use crate::store::events::Event;
+use crate::store::ids::{Id, StreamId};
+use crate::store::projections::AsOf;
+use crate::store::sled_store::SledStore;
+
+/// A fork command. Reuse the same ids to retry it idempotently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForkRequest {
+    pub parent_session_id: Uuid,
+    pub round: u32,
+    pub child_session_id: Uuid,
+    pub created_event_id: Uuid,
+    pub forked_event_id: Uuid,
+}
+
+impl ForkRequest {
+    /// Fork `parent` at the end of `round`, with fresh ids.
+    pub fn new(parent_session_id: Uuid, round: u32) -> Self {
+        ForkRequest {
+            parent_session_id,
+            round,
+            child_session_id: Uuid::now_v7(),
+            created_event_id: Uuid::now_v7(),
+            forked_event_id: Uuid::now_v7(),
+        }
+    }
+}
+
+/// The result of a fork.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkOutcome {
+    pub child_session_id: Uuid,
+    /// The parent's stream version at the fork point.
+    pub parent_version: u64,
+    /// `None` when the fork had already been recorded (an idempotent retry).
+    pub append: Option<AppendOutcome>,
+}
+
+impl SledStore {
+    /// Fork a session at the end of round `req.round`.
+    pub fn fork_session(&self, req: ForkRequest) -> Result<ForkOutcome> {
+        if let Some(child) = self.session(req.child_session_id) {
+            return match child.lineage.parent {
+                Some(p) if p.session_id == req.parent_session_id && p.round == req.round => {
+                    Ok(ForkOutcome {
+                        child_session_id: req.child_session_id,
+                        parent_version: p.parent_version,
+                        append: None,
+                    })
+                }
+                _ => Err(StoreError::InvalidRequest(format!(
+                    "session {} already exists and is not this fork",
+                    req.child_session_id
+                ))),
+            };
+        }
+        let at = self.session_at(req.parent_session_id, AsOf::EndOfRound(req.round))?;
+        if at.deleted {
+            return Err(StoreError::InvalidRequest(format!(
+                "session {} is deleted",
+                req.parent_session_id
+            )));
+        }
+        let incumbent = match at.incumbent_candidate_id {
+            Some(id) => at
+                .find_candidate(id)
+                .map(|c| {
+                    (
+                        Some(c.candidate.clone()),
+                        c.render.as_ref().map(|r| r.artifact_hash.clone()),
+                    )
+                })
+                .unwrap_or((at.inherited_incumbent.clone(), None)),
+            None => (None, None),
+        };
+        let origin = ForkOriginV1 {
+            parent_session_id: Id(req.parent_session_id),
+            parent_round: req.round,
+            parent_version: at.version,
+            current_round: at.current_round,
+            current_z: at.current_z.clone(),
+            incumbent: incumbent.0,
+            incumbent_artifact_hash: incumbent.1,
+            converged: at.converged,
+            rounds_to_convergence: at.rounds_to_convergence,
+            trajectory: at.trajectory.clone(),
+        };
+        let created = Event::SessionCreated(SessionCreatedV1 {
+            session_id: Id(req.child_session_id),
+            experiment_id: at.experiment_id.map(Id),
+            prompt: at.prompt.clone(),
+            negative_prompt: at.negative_prompt.clone(),
+            config_json: at.config_json.clone(),
+            model_ref: at.model_ref.clone(),
+            parent: Some(origin),
+        });
+        let forked = Event::SessionForked(SessionForkedV1 {
+            child_session_id: Id(req.child_session_id),
+            round: req.round,
+            parent_version: at.version,
+        });
+        let append = self.append_blocking(AppendRequest {
+            streams: vec![
+                StreamAppend {
+                    stream: StreamId::Session(req.child_session_id),
+                    expected: ExpectedVersion::NO_STREAM,
+                    events: vec![NewEvent::with_id(req.created_event_id, created)],
+                },
+                StreamAppend {
+                    stream: StreamId::Session(req.parent_session_id),
+                    expected: ExpectedVersion::Any,
+                    events: vec![NewEvent::with_id(req.forked_event_id, forked)],
+                },
+            ],
+        })?;
+        Ok(ForkOutcome {
+            child_session_id: req.child_session_id,
+            parent_version: at.version,
+            append: Some(append),
+        })
+    }
+}
