@@ -1,9 +1,7 @@
 //! Prompt dimensions, taste profiles and CPython rounding against the reference
 //! (tests/golden/misc.json).
 
-mod common;
-
-use common::{assert_json_close, golden};
+use crate::common::{assert_json_close, golden};
 use stablesteering::steering::dimensions::extract_prompt_dimensions;
 use stablesteering::steering::math::{py_round, py_round_int};
 use stablesteering::steering::taste_profile::{compute_taste_profile, TasteRound};

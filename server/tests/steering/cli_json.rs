@@ -1,9 +1,7 @@
 //! The `steer` CLI functions against the reference goldens: `propose_json` returns the sampler's
 //! raw proposals, `update_json` the updater's result, `seed_token_cli` the documented tokens.
 
-mod common;
-
-use common::{assert_close, floats, golden};
+use crate::common::{assert_close, floats, golden};
 use serde_json::{json, Value};
 use stablesteering::steering::cli::{propose_json, seed_token_cli, update_json};
 

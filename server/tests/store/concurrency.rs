@@ -2,9 +2,6 @@
 //! carrying the current version), idempotent retries (concurrent and after a restart) that
 //! return the original positions, and a full queue reported as a typed `Busy` error.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Barrier, Mutex};
 
@@ -21,11 +18,11 @@ fn job_started() -> Event {
 #[test]
 fn exactly_one_winner_per_version() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
+    let store = crate::common::open(tmp.path());
     let sid = Uuid::now_v7();
     let stream = StreamId::Session(sid);
     let script = workload::SessionScript::new(sid, None, 2, 2, 1);
-    common::append(&store, stream, vec![script.created()]);
+    crate::common::append(&store, stream, vec![script.created()]);
     const TARGET: u64 = 301;
     let wins = Arc::new(Mutex::new(BTreeMap::<u64, (usize, Uuid)>::new()));
     let conflicts = Arc::new(Mutex::new(0usize));
@@ -100,7 +97,7 @@ fn exactly_one_winner_per_version() {
 #[test]
 fn idempotent_retries_concurrently_and_after_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
+    let store = crate::common::open(tmp.path());
     let mut originals = Vec::new();
     for round in 0..20 {
         let req = AppendRequest::single(
@@ -133,7 +130,7 @@ fn idempotent_retries_concurrently_and_after_restart() {
     }
     let head = store.head_seq();
     assert_eq!(head, 40, "duplicates were written");
-    let ids: HashSet<Uuid> = common::all_events(&store)
+    let ids: HashSet<Uuid> = crate::common::all_events(&store)
         .iter()
         .map(|e| e.event_id)
         .collect();
@@ -161,7 +158,7 @@ fn idempotent_retries_concurrently_and_after_restart() {
     ));
 
     store.close();
-    let store = common::open(tmp.path());
+    let store = crate::common::open(tmp.path());
     for (req, orig) in &originals {
         let again = store.append_blocking(req.clone()).unwrap();
         assert!(again.duplicate);
@@ -190,7 +187,7 @@ fn full_queue_is_a_typed_busy_error() {
         StoreOptions {
             queue_capacity: 1,
             max_group_events: 1,
-            ..common::options()
+            ..crate::common::options()
         },
     )
     .unwrap();

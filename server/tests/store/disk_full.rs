@@ -2,9 +2,6 @@
 //! prints a note and passes): appends fail with a clear `DiskFull` error, nothing acknowledged
 //! is lost, reads keep working, and appends recover once space returns.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,14 +70,14 @@ fn phase(mnt: &Path, name: &str, reserve: u64, reads_must_work: bool) {
     let data = mnt.join(format!("data-{}", reserve));
     let options = StoreOptions {
         min_free_bytes: reserve,
-        ..common::options()
+        ..crate::common::options()
     };
     let store = SledStore::open(&data, options.clone()).unwrap();
     let sid = uuid::Uuid::now_v7();
     let stream = StreamId::Session(sid);
     let mut script = workload::SessionScript::new(sid, None, 8, 4, 1);
     let mut acked = Vec::new();
-    let out = common::append(&store, stream, vec![script.created()]);
+    let out = crate::common::append(&store, stream, vec![script.created()]);
     acked.push(out.first_seq);
     let events: Vec<NewEvent> = script.next_round().into_iter().map(NewEvent::new).collect();
     let out = store
@@ -171,7 +168,7 @@ fn phase(mnt: &Path, name: &str, reserve: u64, reads_must_work: bool) {
     }
     let o = recovered.expect("appends did not recover after space returned");
     acked.push(o.first_seq);
-    let all = common::all_events(&store);
+    let all = crate::common::all_events(&store);
     for seq in &acked {
         assert!(
             all.iter().any(|e| e.seq == *seq),

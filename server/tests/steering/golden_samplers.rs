@@ -1,8 +1,6 @@
 //! Every sampler against outputs of the reference Python implementation (tests/golden/samplers.json).
 
-mod common;
-
-use common::{assert_close, assert_json_close, floats, golden};
+use crate::common::{assert_close, assert_json_close, floats, golden};
 use stablesteering::steering::samplers::{propose, SamplerInput, SamplerKind};
 
 #[test]

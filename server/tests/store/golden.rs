@@ -2,9 +2,6 @@
 //! re-encoding must reproduce the bytes exactly, so a change that breaks old logs fails here.
 //! Regenerate (only when adding a new type or version!) with `STORE_BLESS_GOLDEN=1`.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::path::PathBuf;
 
 use stablesteering::store::codec;
@@ -37,7 +34,7 @@ fn check(name: &str, bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn every_event_type_matches_its_golden_bytes() {
-    let samples = common::sample_envelopes();
+    let samples = crate::common::sample_envelopes();
     let mut seen = std::collections::HashSet::new();
     for env in samples {
         let t = env.event_type();
@@ -60,7 +57,7 @@ fn every_event_type_matches_its_golden_bytes() {
 
 #[test]
 fn old_feedback_v1_records_upcast() {
-    let v1 = common::feedback_v1();
+    let v1 = crate::common::feedback_v1();
     let header = RecordHeader {
         event_id: uuid::Uuid::from_u128(0xF1),
         stream: StreamId::Session(uuid::Uuid::from_u128(0x5E55)),
@@ -86,7 +83,7 @@ fn old_feedback_v1_records_upcast() {
 
 #[test]
 fn unknown_versions_and_types_are_typed_errors() {
-    let env = &common::sample_envelopes()[0];
+    let env = &crate::common::sample_envelopes()[0];
     let payload = env.event.encode_payload().unwrap();
     let mut h = RecordHeader {
         event_id: env.event_id,

@@ -2,9 +2,6 @@
 //! the state before shutdown, time travel (end of round / before feedback / version), forks
 //! with lineage in both sessions, and the list/experiment/job read models.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use stablesteering::store::projections::{JobState, RoundStatus, SessionStatus};
 use stablesteering::store::*;
 use uuid::Uuid;
@@ -12,8 +9,8 @@ use uuid::Uuid;
 #[test]
 fn rebuild_from_seq_1_equals_live_state() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
-    common::populate(&store, 5, 6);
+    let store = crate::common::open(tmp.path());
+    crate::common::populate(&store, 5, 6);
     let live = store.projections_snapshot();
     assert_eq!(
         live.anomalies, 0,
@@ -23,7 +20,7 @@ fn rebuild_from_seq_1_equals_live_state() {
     assert_eq!(rebuilt.fingerprint(), live.fingerprint());
     assert_eq!(rebuilt, live);
     store.close();
-    let store = common::open(tmp.path());
+    let store = crate::common::open(tmp.path());
     assert_eq!(
         store.projections_snapshot().fingerprint(),
         live.fingerprint(),
@@ -34,8 +31,8 @@ fn rebuild_from_seq_1_equals_live_state() {
 #[test]
 fn time_travel_end_of_round_and_before_feedback() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
-    let p = common::populate(&store, 3, 6);
+    let store = crate::common::open(tmp.path());
+    let p = crate::common::populate(&store, 3, 6);
     let sid = p.sessions[1];
     let live = store.session(sid).unwrap();
     let real_rounds: Vec<_> = live.rounds.iter().filter(|r| !r.calibration).collect();
@@ -103,8 +100,8 @@ fn time_travel_end_of_round_and_before_feedback() {
 #[test]
 fn fork_starts_from_the_parent_state_with_lineage_in_both() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
-    let p = common::populate(&store, 1, 5);
+    let store = crate::common::open(tmp.path());
+    let p = crate::common::populate(&store, 1, 5);
     let parent = p.sessions[0];
     let at3 = store.session_at(parent, AsOf::EndOfRound(3)).unwrap();
     let req = ForkRequest::new(parent, 3);
@@ -142,7 +139,7 @@ fn fork_starts_from_the_parent_state_with_lineage_in_both() {
     script.round = 3;
     script.z = child.current_z.clone();
     let before_parent = store.session(parent).unwrap();
-    common::append(
+    crate::common::append(
         &store,
         StreamId::Session(out.child_session_id),
         script.next_round(),
@@ -171,8 +168,8 @@ fn fork_starts_from_the_parent_state_with_lineage_in_both() {
 #[test]
 fn lists_experiments_jobs_and_generations() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
-    let p = common::populate(&store, 3, 2);
+    let store = crate::common::open(tmp.path());
+    let p = crate::common::populate(&store, 3, 2);
     let visible = store.sessions(false);
     let all = store.sessions(true);
     assert_eq!(all.len(), 4, "3 sessions + 1 fork");
@@ -198,8 +195,8 @@ fn lists_experiments_jobs_and_generations() {
 #[test]
 fn subscription_resumes_across_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
-    common::populate(&store, 1, 2);
+    let store = crate::common::open(tmp.path());
+    crate::common::populate(&store, 1, 2);
     let mut sub = store.subscribe_after(0);
     let first = sub
         .next_blocking(10, std::time::Duration::from_secs(5))
@@ -211,8 +208,8 @@ fn subscription_resumes_across_restart() {
     let pos = sub.position_seq();
     drop(sub);
     store.close();
-    let store = common::open(tmp.path());
-    common::populate(&store, 1, 1);
+    let store = crate::common::open(tmp.path());
+    crate::common::populate(&store, 1, 1);
     let mut sub = store.subscribe_after(pos);
     let mut got = Vec::new();
     while (got.len() as u64) < store.head_seq() - pos {

@@ -7,9 +7,6 @@
 //! Trials: 240 by default (`STORE_CORRUPTION_TRIALS` for more; `STORE_CORRUPTION_SESSIONS`
 //! for a bigger log spanning several sled segments).
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -66,23 +63,25 @@ enum Outcome {
 fn open_with_watchdog(dir: PathBuf, expected: (Vec<Envelope>, u64)) -> Result<Outcome, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(move || match SledStore::open(&dir, common::options()) {
-            Err(e) => Ok(Outcome::Refused(e.to_string())),
-            Ok(store) => {
-                let events = store
-                    .log_events(0, usize::MAX)
-                    .map_err(|e| format!("read after open failed: {e}"))?;
-                let fp = store.projections_snapshot().fingerprint();
-                store.close();
-                if events == expected.0 && fp == expected.1 {
-                    Ok(Outcome::Intact)
-                } else {
-                    Err(format!(
+        let r = std::panic::catch_unwind(move || {
+            match SledStore::open(&dir, crate::common::options()) {
+                Err(e) => Ok(Outcome::Refused(e.to_string())),
+                Ok(store) => {
+                    let events = store
+                        .log_events(0, usize::MAX)
+                        .map_err(|e| format!("read after open failed: {e}"))?;
+                    let fp = store.projections_snapshot().fingerprint();
+                    store.close();
+                    if events == expected.0 && fp == expected.1 {
+                        Ok(Outcome::Intact)
+                    } else {
+                        Err(format!(
                         "SILENT DAMAGE: opened with {} events (expected {}), projections equal: {}",
                         events.len(),
                         expected.0.len(),
                         fp == expected.1
                     ))
+                    }
                 }
             }
         });
@@ -101,13 +100,13 @@ fn corruption_is_refused_or_harmless() {
     let tmp = tempfile::tempdir().unwrap();
     let original = tmp.path().join("original");
     let expected = {
-        let store = common::open(&original);
+        let store = crate::common::open(&original);
         let sessions = std::env::var("STORE_CORRUPTION_SESSIONS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(6);
-        common::populate(&store, sessions, 5);
-        let all = common::all_events(&store);
+        crate::common::populate(&store, sessions, 5);
+        let all = crate::common::all_events(&store);
         let fp = store.projections_snapshot().fingerprint();
         store.close();
         (all, fp)
@@ -133,7 +132,7 @@ fn corruption_is_refused_or_harmless() {
             all_files[rng.below(all_files.len() as u64) as usize].clone()
         };
         let copy = tmp.path().join(format!("trial-{trial}"));
-        common::copy_dir(&original, &copy);
+        crate::common::copy_dir(&original, &copy);
         let rel = target.strip_prefix(&original).unwrap();
         damage(&copy.join(rel), kind, &mut rng);
         match open_with_watchdog(copy.clone(), expected.clone()) {
@@ -200,15 +199,15 @@ fn corruption_is_refused_or_harmless() {
 fn damaged_manifest_can_be_rewritten_by_the_operator() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let store = common::open(&dir);
-    common::populate(&store, 1, 1);
+    let store = crate::common::open(&dir);
+    crate::common::populate(&store, 1, 1);
     let head = store.head_seq();
     store.close();
     std::fs::write(dir.join("MANIFEST"), b"garbage").unwrap();
     assert!(matches!(
-        SledStore::open(&dir, common::options()),
+        SledStore::open(&dir, crate::common::options()),
         Err(StoreError::Refused { .. })
     ));
     assert_eq!(rewrite_manifest(&dir).unwrap(), head);
-    assert_eq!(common::open(&dir).head_seq(), head);
+    assert_eq!(crate::common::open(&dir).head_seq(), head);
 }

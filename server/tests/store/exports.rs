@@ -2,9 +2,6 @@
 //! same events); one session's export imports with renumbering; the tidy tables read back from
 //! CSV and Parquet in Rust, and load in DuckDB when Python has it; logical backup and restore.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::io::BufReader;
 use std::path::Path;
 
@@ -17,8 +14,8 @@ use stablesteering::store::*;
 #[test]
 fn jsonl_export_imports_to_the_same_state() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = common::open(&tmp.path().join("src"));
-    common::populate(&src, 4, 4);
+    let src = crate::common::open(&tmp.path().join("src"));
+    crate::common::populate(&src, 4, 4);
     let mut buf = Vec::new();
     let n = export::export_jsonl(&src, None, &mut buf).unwrap();
     assert_eq!(n, src.head_seq());
@@ -37,10 +34,13 @@ fn jsonl_export_imports_to_the_same_state() {
     ] {
         assert!(first.get(key).is_some(), "missing {key} in {first}");
     }
-    let dst = common::open(&tmp.path().join("dst"));
+    let dst = crate::common::open(&tmp.path().join("dst"));
     let imported = export::import_jsonl(&dst, BufReader::new(&buf[..]), ImportMode::Exact).unwrap();
     assert_eq!(imported, n);
-    assert_eq!(common::all_events(&dst), common::all_events(&src));
+    assert_eq!(
+        crate::common::all_events(&dst),
+        crate::common::all_events(&src)
+    );
     assert_eq!(
         dst.projections_snapshot().fingerprint(),
         src.projections_snapshot().fingerprint()
@@ -53,7 +53,7 @@ fn jsonl_export_imports_to_the_same_state() {
     // Importing the same file again is refused (positions and ids already taken).
     assert!(export::import_jsonl(&dst, BufReader::new(&buf[..]), ImportMode::Exact).is_err());
     dst.close();
-    let dst = common::open(&tmp.path().join("dst"));
+    let dst = crate::common::open(&tmp.path().join("dst"));
     assert_eq!(
         dst.projections_snapshot().fingerprint(),
         src.projections_snapshot().fingerprint()
@@ -63,12 +63,12 @@ fn jsonl_export_imports_to_the_same_state() {
 #[test]
 fn old_schema_versions_import() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(tmp.path());
+    let store = crate::common::open(tmp.path());
     let sid = uuid::Uuid::now_v7();
     let mut script = workload::SessionScript::new(sid, None, 2, 2, 1);
-    common::append(&store, StreamId::Session(sid), vec![script.created()]);
+    crate::common::append(&store, StreamId::Session(sid), vec![script.created()]);
     let round = script.next_round();
-    common::append(
+    crate::common::append(
         &store,
         StreamId::Session(sid),
         round[..round.len() - 2].to_vec(),
@@ -109,12 +109,12 @@ fn old_schema_versions_import() {
 #[test]
 fn one_session_export_imports_with_renumbering() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = common::open(&tmp.path().join("src"));
-    let p = common::populate(&src, 3, 3);
+    let src = crate::common::open(&tmp.path().join("src"));
+    let p = crate::common::populate(&src, 3, 3);
     let sid = p.sessions[1];
     let mut buf = Vec::new();
     export::export_jsonl(&src, Some(sid), &mut buf).unwrap();
-    let dst = common::open(&tmp.path().join("dst"));
+    let dst = crate::common::open(&tmp.path().join("dst"));
     assert!(
         export::import_jsonl(&dst, BufReader::new(&buf[..]), ImportMode::Exact).is_err(),
         "sparse seqs must not import exactly"
@@ -137,8 +137,8 @@ fn count_csv_rows(path: &Path) -> (Vec<String>, Vec<csv::StringRecord>) {
 #[test]
 fn tidy_tables_read_back_from_csv_and_parquet() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(&tmp.path().join("data"));
-    let p = common::populate(&store, 3, 4);
+    let store = crate::common::open(&tmp.path().join("data"));
+    let p = crate::common::populate(&store, 3, 4);
     let out = tmp.path().join("out");
     let summary = export::export_all(&store, &out, None, ExportFormats::ALL).unwrap();
     let rows: std::collections::HashMap<String, usize> = summary.rows.iter().cloned().collect();
@@ -278,15 +278,15 @@ print(json.dumps(out))
 #[test]
 fn backup_and_restore() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = common::open(&tmp.path().join("data"));
-    common::populate(&store, 3, 3);
+    let store = crate::common::open(&tmp.path().join("data"));
+    crate::common::populate(&store, 3, 3);
     let file = tmp.path().join("store.bak");
     let s = backup::backup(&store, &file).unwrap();
     assert_eq!(s.events, store.head_seq());
     assert_eq!(backup::verify_backup(&file).unwrap(), s.events);
     let restored_dir = tmp.path().join("restored");
     backup::restore(&file, &restored_dir).unwrap();
-    let restored = common::open(&restored_dir);
+    let restored = crate::common::open(&restored_dir);
     assert_eq!(
         restored.raw_records(0, usize::MAX).unwrap(),
         store.raw_records(0, usize::MAX).unwrap()

@@ -1,8 +1,5 @@
 //! The backend-neutral conformance suite (`store::conformance`) against the sled backend.
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use stablesteering::store::conformance;
@@ -16,7 +13,7 @@ fn sled_backend_passes_the_conformance_suite() {
         let dir = tmp
             .path()
             .join(format!("s{}", n.fetch_add(1, Ordering::Relaxed)));
-        common::open(&dir)
+        crate::common::open(&dir)
     };
     let checks = conformance::all::<SledStore>();
     assert!(checks.len() >= 8);

@@ -5,9 +5,6 @@
 //!
 //! Trials: 24 by default (`STORE_KILL9_TRIALS` for longer runs).
 
-#[path = "store_common/mod.rs"]
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -97,7 +94,7 @@ fn kill9_never_loses_an_acknowledged_event() {
             }
         }
         let t = Instant::now();
-        let store = SledStore::open(&data, common::options())
+        let store = SledStore::open(&data, crate::common::options())
             .unwrap_or_else(|e| panic!("trial {trial}: store refused after kill -9: {e}"));
         max_recovery = max_recovery.max(t.elapsed());
         let head = store.head_seq();

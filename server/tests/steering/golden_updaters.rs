@@ -1,9 +1,7 @@
 //! Every updater × feedback mode against the reference Python implementation
 //! (tests/golden/updaters.json): normalization, next z (to 1e-6) and the update summary.
 
-mod common;
-
-use common::{assert_close, assert_json_close, floats, golden};
+use crate::common::{assert_close, assert_json_close, floats, golden};
 use stablesteering::steering::feedback::{normalize, FeedbackMode};
 use stablesteering::steering::updaters::{update, UpdateCandidate, UpdaterKind};
 

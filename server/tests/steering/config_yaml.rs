@@ -1,9 +1,7 @@
 //! YAML config surface: the reference's default document parses to our defaults, our rendered
 //! values match the reference's `yaml.safe_dump` lines, and validation errors name the key.
 
-mod common;
-
-use common::golden;
+use crate::common::golden;
 use stablesteering::steering::config::{parse_yaml, render_yaml, ConfigErrorKind, StrategyConfig};
 
 #[test]

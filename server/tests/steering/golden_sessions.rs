@@ -2,9 +2,7 @@
 //! calibration, round composition (baseline / carried incumbent, widening, stagnation escape,
 //! seeds, generation params), normalization, update and the convergence report, round by round.
 
-mod common;
-
-use common::{assert_close, assert_json_close, floats, golden};
+use crate::common::{assert_close, assert_json_close, floats, golden};
 use serde_json::Value;
 use stablesteering::steering::composition::{
     calibration_mean, compose_calibration_round, compose_round, CalibrationError,

@@ -2,9 +2,7 @@
 //! the same normalized payloads and the same error messages, except for the inputs the port
 //! rejects on purpose (boolean, fractional or out-of-range ratings; unknown critique tags).
 
-mod common;
-
-use common::golden;
+use crate::common::golden;
 use serde_json::Value;
 use stablesteering::steering::feedback::{normalize, FeedbackMode};
 

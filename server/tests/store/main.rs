@@ -1,0 +1,14 @@
+//! Event-store integration tests: golden bytes, corruption, kill -9, concurrency, disk full,
+//! projections, exports and the backend conformance suite. One binary, linked once.
+
+#[path = "../store_common/mod.rs"]
+mod common;
+
+mod concurrency;
+mod conformance;
+mod corruption;
+mod disk_full;
+mod exports;
+mod golden;
+mod kill9;
+mod projections;
