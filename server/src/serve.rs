@@ -98,10 +98,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
 /// Prepares the data dir (creating a fresh store atomically when missing) and opens the store.
 fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), ServeError> {
+    // A new data dir starts as an empty log: a durable manifest at sequence 0. sled's own files
+    // appear on the first open (opening sled here would hold its file lock past the rename).
     let data_dir = data_dir::prepare(requested, |staging| {
-        SledStore::open(staging, StoreOptions::default())
-            .map(SledStore::close)
-            .map_err(|e| e.to_string())
+        crate::store::manifest::write(staging, 0).map_err(|e| e.to_string())
     })?;
     let store = SledStore::open(&data_dir, StoreOptions::default())?;
     Ok((data_dir, store))
