@@ -35,30 +35,3 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: f64, context: &str) {
     }
 }
 
-/// Deep JSON comparison where numbers only need to agree within `tol`.
-pub fn assert_json_close(got: &Value, want: &Value, tol: f64, context: &str) {
-    match (got, want) {
-        (Value::Number(g), Value::Number(w)) => {
-            let (g, w) = (
-                g.as_f64().unwrap_or(f64::NAN),
-                w.as_f64().unwrap_or(f64::NAN),
-            );
-            assert!((g - w).abs() <= tol, "{context}: {g} vs {w}");
-        }
-        (Value::Array(g), Value::Array(w)) => {
-            assert_eq!(g.len(), w.len(), "{context}: {got} vs {want}");
-            for (index, (a, b)) in g.iter().zip(w).enumerate() {
-                assert_json_close(a, b, tol, &format!("{context}[{index}]"));
-            }
-        }
-        (Value::Object(g), Value::Object(w)) => {
-            let gk: Vec<&String> = g.keys().collect();
-            let wk: Vec<&String> = w.keys().collect();
-            assert_eq!(gk, wk, "{context}: keys (order included)");
-            for (key, b) in w {
-                assert_json_close(&g[key], b, tol, &format!("{context}.{key}"));
-            }
-        }
-        _ => assert_eq!(got, want, "{context}"),
-    }
-}
