@@ -34,4 +34,3 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: f64, context: &str) {
         );
     }
 }
-
