@@ -6,7 +6,15 @@
 
 pub mod device;
 pub mod error;
+pub mod image;
+pub mod noise;
+pub mod parameters;
+pub mod request;
+pub mod runtime;
+pub mod schedulers;
+pub mod stable_diffusion;
 pub mod steering_offset;
+pub mod validate;
 
 pub use device::{
     probe_cuda, resolve_device, CudaProbe, DeviceKind, DeviceRequest, ResolvedDevice,
