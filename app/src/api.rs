@@ -43,4 +43,23 @@ pub struct EngineHealth {
     pub engine_version: String,
     /// burn version.
     pub burn_version: String,
+    /// The loaded model.
+    pub model: ModelHealth,
+}
+
+/// The model the server renders with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHealth {
+    /// Folder name.
+    pub name: String,
+    /// Absolute folder path.
+    pub dir: String,
+    /// True when the bundled tiny demo model is in use (its images are not meaningful).
+    pub demo: bool,
+    /// What a person should know about the model, shown in the UI when present.
+    pub notice: Option<String>,
+    /// dtype of the UNet and text encoder.
+    pub unet_dtype: String,
+    /// Native image side in pixels.
+    pub default_size: u32,
 }

@@ -26,6 +26,14 @@ fn report(cuda: bool) -> HealthReport {
             cuda_reason: (!cuda).then(|| "no driver".into()),
             engine_version: "0.1.0".into(),
             burn_version: "0.21.0".into(),
+            model: app::api::ModelHealth {
+                name: "tiny-sd1".into(),
+                dir: "/models/tiny-sd1".into(),
+                demo: !cuda,
+                notice: (!cuda).then(|| "demo model in use".into()),
+                unet_dtype: "f32".into(),
+                default_size: 64,
+            },
         },
     }
 }

@@ -72,6 +72,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Startup(e.to_string()))??;
     let device = engine::resolve_device(args.device)?;
     tracing::info!(data_dir = %data_dir.display(), device = %device.kind, "store opened");
+    let (model_dir, model_notice) = choose_model(args.model.clone());
+    let (request, precision) = (args.device, args.precision);
+    let dir = model_dir.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        engine::runtime::Engine::load(&dir, request, precision)
+    })
+    .await
+    .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let model = loaded.info().clone();
+    tracing::info!(model = %model.name, dir = %model_dir.display(), dtype = %model.unet_dtype, "model loaded");
+    if let Some(notice) = &model_notice {
+        tracing::warn!("{notice}");
+    }
     warn_if_site_missing(&args.site_root);
 
     let leptos_options = LeptosOptions::builder()
@@ -84,7 +97,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let state = AppState {
         leptos_options,
         store,
-        runtime: Arc::new(RuntimeInfo { data_dir, device }),
+        runtime: Arc::new(RuntimeInfo {
+            data_dir,
+            device,
+            model,
+            model_notice,
+        }),
+        engine: Arc::new(loaded),
     };
     let router = crate::http::router(state);
 
@@ -105,6 +124,28 @@ fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), Se
     })?;
     let store = SledStore::open(&data_dir, StoreOptions::default())?;
     Ok((data_dir, store))
+}
+
+/// The configured model, or the bundled demo model with the notice people must see.
+fn choose_model(configured: Option<PathBuf>) -> (PathBuf, Option<String>) {
+    if let Some(dir) = configured {
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        return (dir, None);
+    }
+    // In a source checkout (`make run`) the demo model sits next to the engine's sources.
+    let bundled = [
+        PathBuf::from("engine/models/tiny-sd1"),
+        engine::runtime::bundled_demo_model(),
+    ]
+    .into_iter()
+    .find(|p| p.join("model_index.json").is_file())
+    .unwrap_or_else(engine::runtime::bundled_demo_model);
+    let bundled = std::fs::canonicalize(&bundled).unwrap_or(bundled);
+    let notice = "No model configured: using the bundled tiny demo model. Its images are random \
+                  patterns, not meaningful pictures. Point the server at a real Stable Diffusion \
+                  1.x/2.x diffusers folder with --model DIR or STABLESTEERING_MODEL."
+        .to_string();
+    (bundled, Some(notice))
 }
 
 fn warn_if_site_missing(site_root: &std::path::Path) {

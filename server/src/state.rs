@@ -17,6 +17,8 @@ pub struct AppState {
     pub store: SledStore,
     /// Facts fixed at start-up.
     pub runtime: Arc<RuntimeInfo>,
+    /// The loaded model on its device (rendering goes through it; see `engine::runtime`).
+    pub engine: Arc<engine::runtime::Engine>,
 }
 
 /// Facts fixed at start-up.
@@ -26,6 +28,10 @@ pub struct RuntimeInfo {
     pub data_dir: PathBuf,
     /// The device the engine resolved at start-up.
     pub device: engine::ResolvedDevice,
+    /// What model is loaded.
+    pub model: engine::runtime::ModelInfo,
+    /// Set when the bundled demo model is in use: what to tell the person.
+    pub model_notice: Option<String>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -9,6 +9,7 @@ fn stablesteering(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stablesteering"))
         .args(args)
         .env_remove("STABLESTEERING_DATA_DIR")
+        .env_remove("STABLESTEERING_MODEL")
         .env("RUST_LOG", "off")
         .output()
         .expect("binary runs")
@@ -113,6 +114,147 @@ fn serve_answers_health_json() {
     assert_eq!(json["engine"]["device"], "cpu");
     assert_eq!(json["store"]["status"], "open");
     assert!(json["data_dir"].as_str().unwrap().ends_with("data"));
+    // Without --model the bundled demo model serves, and the report says so.
+    assert_eq!(json["engine"]["model"]["name"], "tiny-sd1");
+    assert_eq!(json["engine"]["model"]["demo"], true);
+    assert!(json["engine"]["model"]["notice"]
+        .as_str()
+        .unwrap()
+        .contains("--model"));
+}
+
+fn demo_model() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/models/tiny-sd1").to_string()
+}
+
+/// The PNG text chunks (`keyword`, `text`) of a file.
+fn png_text(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut i = 8;
+    while i + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+        if &bytes[i + 4..i + 8] == b"tEXt" {
+            let data = &bytes[i + 8..i + 8 + len];
+            let nul = data.iter().position(|&b| b == 0).unwrap();
+            out.push((
+                String::from_utf8_lossy(&data[..nul]).into_owned(),
+                String::from_utf8_lossy(&data[nul + 1..]).into_owned(),
+            ));
+        }
+        i += 12 + len;
+    }
+    out
+}
+
+#[test]
+fn render_writes_a_png_with_its_parameters_and_is_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let render = |name: &str, seed: &str| {
+        let out_path = tmp.path().join(name);
+        let out = stablesteering(&[
+            "render",
+            "--model",
+            &demo_model(),
+            "--prompt",
+            "a red fox",
+            "--negative-prompt",
+            "blurry",
+            "--scheduler",
+            "euler-a",
+            "--steps",
+            "4",
+            "--seed",
+            seed,
+            "--device",
+            "cpu",
+            "--out",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(out_path).unwrap()
+    };
+    let a = render("a.png", "42");
+    let b = render("b.png", "42");
+    let c = render("c.png", "43");
+    assert_eq!(a, b, "the same seed gives the same bytes");
+    assert_ne!(a, c, "another seed gives another image");
+    assert_eq!(&a[..8], b"\x89PNG\r\n\x1a\n");
+    let text = png_text(&a);
+    let parameters = &text
+        .iter()
+        .find(|(k, _)| k == "parameters")
+        .expect("parameters chunk")
+        .1;
+    assert!(
+        parameters.starts_with("a red fox\nNegative prompt: blurry\nSteps: 4, Sampler: Euler a"),
+        "{parameters}"
+    );
+    assert!(
+        parameters.contains("Seed: 42, Size: 64x64, Model: tiny-sd1"),
+        "{parameters}"
+    );
+}
+
+#[test]
+fn render_with_bad_input_is_one_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("x.png");
+    let out_arg = out_path.to_str().unwrap();
+    for (args, code, needle) in [
+        (
+            vec!["--model", "/nonexistent", "--prompt", "x"],
+            1,
+            "not a Stable Diffusion model folder",
+        ),
+        (
+            vec!["--model", &demo_model(), "--prompt", "x", "--steps", "0"],
+            1,
+            "steps",
+        ),
+        (
+            vec!["--model", &demo_model(), "--prompt", "x", "--width", "30"],
+            1,
+            "width",
+        ),
+        (
+            vec![
+                "--model",
+                &demo_model(),
+                "--prompt",
+                "x",
+                "--scheduler",
+                "heun",
+            ],
+            2,
+            "heun",
+        ),
+        (
+            vec![
+                "--model",
+                &demo_model(),
+                "--prompt",
+                "x",
+                "--init-latents",
+                "nofile",
+            ],
+            1,
+            "init-latents",
+        ),
+    ] {
+        let mut full = vec!["render"];
+        full.extend(args.iter().copied());
+        full.extend(["--out", out_arg, "--device", "cpu"]);
+        let out = stablesteering(&full);
+        assert_eq!(out.status.code(), Some(code), "{full:?}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(needle), "{lines:?}");
+        assert!(!out_path.exists());
+    }
 }
 
 fn free_port() -> u16 {

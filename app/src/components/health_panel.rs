@@ -33,7 +33,14 @@ pub fn HealthPanel(report: HealthReport) -> impl IntoView {
                 <dd id="health-device">{report.engine.device.clone()}</dd>
                 <dt>"CUDA"</dt>
                 <dd id="health-cuda">{cuda}</dd>
+                <dt>"Model"</dt>
+                <dd id="health-model">
+                    {format!("{} · {} · {} px", report.engine.model.name, report.engine.model.unet_dtype, report.engine.model.default_size)}
+                </dd>
             </dl>
+            {report.engine.model.notice.clone().map(|notice| view! {
+                <p id="health-model-notice" class="notice" role="note">{notice}</p>
+            })}
         </section>
     }
 }
@@ -61,6 +68,14 @@ mod tests {
                 cuda_reason: Some("no driver".into()),
                 engine_version: "0.1.0".into(),
                 burn_version: "0.21.0".into(),
+                model: crate::api::ModelHealth {
+                    name: "tiny-sd1".into(),
+                    dir: "/models/tiny-sd1".into(),
+                    demo: true,
+                    notice: Some("demo model in use".into()),
+                    unet_dtype: "f32".into(),
+                    default_size: 64,
+                },
             },
         };
         let owner = Owner::new();
@@ -68,5 +83,7 @@ mod tests {
         assert!(html.contains("/srv/data"), "{html}");
         assert!(html.contains("7 events"), "{html}");
         assert!(html.contains("not available (no driver)"), "{html}");
+        assert!(html.contains("tiny-sd1"), "{html}");
+        assert!(html.contains("demo model in use"), "{html}");
     }
 }

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::bench_engine::{self, EngineBenchArgs};
 use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
 use crate::steering::kinds::{SamplerKind, UpdaterKind};
@@ -15,6 +16,8 @@ pub enum BenchCommand {
     /// Event-store throughput, rebuild speed, replay latency and disk use
     /// (`[--events N] [--large N] [--json]`).
     Store(PassThrough),
+    /// Rendering speed and memory of the Stable Diffusion engine.
+    Engine(Box<EngineBenchArgs>),
 }
 
 /// Options of `bench oracle`; the grid defaults to everything.
@@ -56,6 +59,7 @@ pub struct OracleArgs {
 pub fn run(command: BenchCommand) -> Result<(), Failure> {
     match command {
         BenchCommand::Oracle(args) => oracle(args),
+        BenchCommand::Engine(args) => bench_engine::run(*args),
         BenchCommand::Store(pass) => {
             PassThrough::finish(crate::store::cli::run_bench_store(&pass.args))
         }

@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::telemetry::LogFormat;
 
 pub mod bench;
+pub mod bench_engine;
+pub mod render;
 pub mod steer;
 
 /// Steer Stable Diffusion by preference.
@@ -37,6 +39,8 @@ pub enum Command {
     /// Event-store maintenance: verify, backup, restore, export, import.
     #[command(after_help = crate::store::cli::USAGE)]
     Store(PassThrough),
+    /// Render one image to a PNG.
+    Render(Box<render::RenderArgs>),
     /// Measure performance; results belong in docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -96,6 +100,15 @@ pub struct ServeArgs {
     /// Rendering device: auto, cpu or cuda.
     #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
     pub device: engine::DeviceRequest,
+
+    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the bundled tiny demo model,
+    /// whose images are not meaningful).
+    #[arg(long, env = "STABLESTEERING_MODEL")]
+    pub model: Option<PathBuf>,
+
+    /// UNet and text-encoder precision on CUDA: f16, bf16 or f32.
+    #[arg(long, env = "STABLESTEERING_PRECISION", default_value = "f16")]
+    pub precision: engine::runtime::Precision,
 }
 
 /// Parses the process arguments, runs the command and maps every outcome to an exit code.
@@ -121,6 +134,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Steer(command) => steer::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Render(args) => render::run(*args),
         Command::Store(pass) => PassThrough::finish(crate::store::cli::run_store(&pass.args)),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()

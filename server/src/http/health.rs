@@ -3,13 +3,14 @@
 use axum::extract::State;
 use axum::Json;
 
-use app::api::{EngineHealth, HealthReport, StoreHealth};
+use app::api::{EngineHealth, HealthReport, ModelHealth, StoreHealth};
 
 use crate::state::AppState;
 
 /// Reports whether the server can do its job.
 pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
     let device = &state.runtime.device;
+    let model = &state.runtime.model;
     Json(HealthReport {
         status: "ok".into(),
         version: crate::VERSION.into(),
@@ -29,6 +30,18 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
             cuda_reason: device.cuda.reason.clone(),
             engine_version: engine::ENGINE_VERSION.into(),
             burn_version: engine::BURN_VERSION.into(),
+            model: ModelHealth {
+                name: model.name.clone(),
+                dir: model
+                    .dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                demo: state.runtime.model_notice.is_some(),
+                notice: state.runtime.model_notice.clone(),
+                unet_dtype: model.unet_dtype.clone(),
+                default_size: model.default_size as u32,
+            },
         },
     })
 }
