@@ -74,13 +74,11 @@ pub fn request(req: &RenderRequest, scale: usize, channels: usize) -> Result<(),
         match &c.steering {
             Some(Steering::Vector {
                 z, anchor_strength, ..
-            }) => {
-                if z.iter().any(|v| !v.is_finite()) || !anchor_strength.is_finite() {
-                    return Err(EngineError::invalid(
-                        &format!("candidates[{k}].steering"),
-                        "z and anchor_strength must be finite",
-                    ));
-                }
+            }) if (z.iter().any(|v| !v.is_finite()) || !anchor_strength.is_finite()) => {
+                return Err(EngineError::invalid(
+                    &format!("candidates[{k}].steering"),
+                    "z and anchor_strength must be finite",
+                ));
             }
             Some(Steering::Offset(offset)) if offset.iter().any(|v| !v.is_finite()) => {
                 return Err(EngineError::invalid(

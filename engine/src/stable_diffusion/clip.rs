@@ -69,7 +69,11 @@ impl ClipTextConfig {
             hidden_act,
             layer_norm_eps: c.get_or("layer_norm_eps", 1e-5)?,
         };
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
             return Err(c.error("hidden_size must be a multiple of num_attention_heads"));
         }
         Ok(config)

@@ -328,7 +328,7 @@ pub fn write_f32_safetensors(tensors: &[(&String, &F32Tensor)]) -> Vec<u8> {
         offset += bytes;
     }
     let mut header = serde_json::Value::Object(header).to_string().into_bytes();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + header.len() + offset);
