@@ -31,11 +31,9 @@ impl<B: Backend> Linear<B> {
 
     /// `x @ W^T + b` over the last dimension.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let y = x.matmul(self.weight_t.clone().unsqueeze());
-        match &self.bias {
-            Some(b) => y + b.clone().unsqueeze(),
-            None => y,
-        }
+        // burn's fused linear op (a 2-D GEMM over the flattened leading dims) rather than a
+        // broadcast batched matmul.
+        burn::tensor::module::linear(x, self.weight_t.clone(), self.bias.clone())
     }
 }
 

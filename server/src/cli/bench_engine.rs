@@ -40,9 +40,12 @@ pub struct EngineBenchArgs {
     /// Candidates per batch.
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
-    /// Timed renders after one warm-up render.
+    /// Timed renders.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Untimed warm-up renders first (0 for one slow full-size CPU render).
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
     /// Scheduler.
     #[arg(long, default_value = "dpmpp-2m")]
     pub scheduler: SchedulerKind,
