@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::device::{resolve_device, DeviceKind, DeviceRequest};
@@ -17,7 +17,7 @@ use crate::request::{Progress, RenderOutput, RenderRequest};
 use crate::schedulers::SchedulerConfig;
 use crate::stable_diffusion::clip::{ClipTextConfig, ClipTextTransformer};
 use crate::stable_diffusion::folder::ModelFolder;
-use crate::stable_diffusion::pipeline::{BatchNoise, SeededNoise, StableDiffusion};
+use crate::stable_diffusion::pipeline::{to_vec, BatchNoise, SeededNoise, StableDiffusion};
 use crate::stable_diffusion::tokenizer::ClipTokenizer;
 use crate::stable_diffusion::unet_2d::{UNet2DConditionConfig, UNet2DConditionModel};
 use crate::stable_diffusion::vae::{AutoencoderKL, AutoencoderKLConfig};
@@ -338,8 +338,8 @@ impl Engine {
         let (seq, hidden) = (self.info.seq_len, self.info.hidden_size);
         guarded(self.info.device, || {
             dispatch!(self, sd => {
-                let x = upload(sd, sample, shape, sd.unet_dtype);
-                let ctx = upload(sd, context, [shape[0], seq, hidden], sd.unet_dtype);
+                let x = sd.upload(sample.to_vec(), shape, sd.unet_dtype);
+                let ctx = sd.upload(context.to_vec(), [shape[0], seq, hidden], sd.unet_dtype);
                 Ok(to_vec(sd.unet.forward(x, timesteps, ctx)))
             })
         })
@@ -349,7 +349,7 @@ impl Engine {
     pub fn vae_decode(&self, latents: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, EngineError> {
         guarded(
             self.info.device,
-            || dispatch!(self, sd => Ok(to_vec(sd.vae.decode(upload(sd, latents, shape, sd.vae_dtype))))),
+            || dispatch!(self, sd => Ok(to_vec(sd.vae.decode(sd.upload(latents.to_vec(), shape, sd.vae_dtype))))),
         )
     }
 
@@ -361,7 +361,7 @@ impl Engine {
     ) -> Result<(Vec<f32>, Vec<f32>), EngineError> {
         guarded(self.info.device, || {
             dispatch!(self, sd => {
-                let (mean, std) = sd.vae.encode(upload(sd, images, shape, sd.vae_dtype));
+                let (mean, std) = sd.vae.encode(sd.upload(images.to_vec(), shape, sd.vae_dtype));
                 Ok((to_vec(mean), to_vec(std)))
             })
         })
@@ -386,23 +386,6 @@ fn info_of<B: Backend>(
         seq_len: sd.tokenizer.model_max_length(),
         unexpected_keys,
     }
-}
-
-fn upload<B: Backend, const D: usize>(
-    sd: &StableDiffusion<B>,
-    values: &[f32],
-    shape: [usize; D],
-    dtype: DType,
-) -> Tensor<B, D> {
-    let data = TensorData::new(values.to_vec(), shape).convert_dtype(dtype);
-    Tensor::from_data(data, (&sd.device, dtype))
-}
-
-fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data()
-        .convert_dtype(DType::F32)
-        .into_vec::<f32>()
-        .expect("converted to f32 just above")
 }
 
 /// Where the bundled demo model lives in a source checkout.

@@ -93,7 +93,8 @@ pub struct StableDiffusion<B: Backend> {
     pub vae_dtype: DType,
 }
 
-fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+/// Downloads a tensor as f32 values.
+pub(crate) fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data()
         .convert_dtype(DType::F32)
         .into_vec::<f32>()
@@ -101,7 +102,8 @@ fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 }
 
 impl<B: Backend> StableDiffusion<B> {
-    fn upload<const D: usize>(
+    /// Uploads f32 values in `dtype` to this model's device.
+    pub(crate) fn upload<const D: usize>(
         &self,
         values: Vec<f32>,
         shape: [usize; D],
