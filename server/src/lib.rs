@@ -4,10 +4,13 @@
 //! Dependencies point one way: this crate uses `app` (pages and API types) and `engine`
 //! (rendering); neither of them knows about the server.
 
+pub mod artifacts;
 pub mod cli;
 pub mod data_dir;
 pub mod http;
+pub mod runner;
 pub mod serve;
+pub mod services;
 pub mod state;
 pub mod steering;
 pub mod store;

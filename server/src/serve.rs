@@ -87,6 +87,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     warn_if_site_missing(&args.site_root);
 
+    let artifacts = crate::artifacts::ArtifactStore::new(&data_dir);
+    let runner = crate::runner::Runner::new(loaded, artifacts);
+    let services = crate::services::Services::new(
+        store.clone(),
+        runner,
+        crate::services::ServiceOptions {
+            render_concurrency: usize::from(args.render_concurrency),
+        },
+        model_notice.clone(),
+    );
+    services.start().await;
+
     let leptos_options = LeptosOptions::builder()
         .output_name(app::OUTPUT_NAME)
         .site_root(args.site_root.to_string_lossy().into_owned())
@@ -103,7 +115,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             model,
             model_notice,
         }),
-        engine: Arc::new(loaded),
+        services,
     };
     let router = crate::http::router(state);
 

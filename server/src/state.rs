@@ -17,8 +17,8 @@ pub struct AppState {
     pub store: SledStore,
     /// Facts fixed at start-up.
     pub runtime: Arc<RuntimeInfo>,
-    /// The loaded model on its device (rendering goes through it; see `engine::runtime`).
-    pub engine: Arc<engine::runtime::Engine>,
+    /// The commands of the product; they own the runner, the only holder of the engine.
+    pub services: Arc<crate::services::Services>,
 }
 
 /// Facts fixed at start-up.

@@ -109,6 +109,11 @@ pub struct ServeArgs {
     /// UNet and text-encoder precision on CUDA: f16, bf16 or f32.
     #[arg(long, env = "STABLESTEERING_PRECISION", default_value = "f16")]
     pub precision: engine::runtime::Precision,
+
+    /// How many render jobs run at the same time (each needs its own activation memory).
+    #[arg(long, env = "STABLESTEERING_RENDER_CONCURRENCY", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub render_concurrency: u16,
 }
 
 /// Parses the process arguments, runs the command and maps every outcome to an exit code.

@@ -1,5 +1,8 @@
-//! The HTTP surface: JSON API routes next to the server-rendered Leptos app.
+//! The HTTP surface: the reference's contract routes, our `/api` REST additions, the
+//! A1111-compatible `/sdapi/v1`, next to the server-rendered Leptos app. Each route module
+//! exposes `routes() -> Router<AppState>`; this file only assembles them and the limits.
 
+pub mod error;
 pub mod health;
 
 use axum::routing::get;
@@ -12,8 +15,9 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
+    let api = Router::new().route("/api/health", get(health::health));
     Router::new()
-        .route("/api/health", get(health::health))
+        .merge(api)
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,

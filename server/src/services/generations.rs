@@ -1,0 +1,88 @@
+//! Images for the A1111-compatible API: a sealed snapshot queued as a `txt2img` / `img2img` job,
+//! rendered by the runner, and recorded on the `generations` stream so every such image is in
+//! the history and the exports like the steering rounds.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
+use super::{ServiceResult, Services};
+use crate::runner::{RunError, Snapshot};
+use crate::store::events::{CandidateRendered, Timing};
+use crate::store::projections::jobs::JobView;
+use crate::store::{Event, Id, StreamId};
+
+impl Services {
+    /// Queues a generation (`kind` is `Txt2img` or `Img2img`); returns the job id.
+    pub async fn queue_generation(
+        self: &Arc<Self>,
+        kind: JobKind,
+        snapshot: &Snapshot,
+    ) -> ServiceResult<Uuid> {
+        self.check_snapshot(snapshot)?;
+        self.enqueue(
+            NewJob {
+                job_id: Uuid::now_v7(),
+                kind,
+                session_id: None,
+                settings_hash: snapshot.hash().to_string(),
+                settings_json: snapshot.json().to_string(),
+            },
+            Vec::new(),
+        )
+        .await
+    }
+
+    pub(crate) async fn execute_generation(
+        self: &Arc<Self>,
+        job: &JobView,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Completion, Failure> {
+        let snapshot = Snapshot::from_stored(&job.settings_json, &job.settings_hash)
+            .map_err(|e| Failure::new(e.to_string()))?;
+        let output = self
+            .render(job.job_id, snapshot.clone(), cancel)
+            .await
+            .map_err(|e| Failure {
+                cancelled: matches!(e, RunError::Cancelled { .. }),
+                reason: e.to_string(),
+                extra: Vec::new(),
+            })?;
+        let timings: Vec<Timing> = output
+            .timings
+            .iter()
+            .map(|(name, ms)| Timing {
+                name: name.clone(),
+                ms: *ms,
+            })
+            .collect();
+        let events: Vec<Event> = output
+            .images
+            .iter()
+            .map(|image| {
+                Event::CandidateRendered(CandidateRendered {
+                    round_id: Id(job.job_id),
+                    candidate_id: Id::new_v7(),
+                    artifact_hash: image.artifact_hash.clone(),
+                    width: image.width,
+                    height: image.height,
+                    timings: timings.clone(),
+                    device: output.device.clone(),
+                })
+            })
+            .collect();
+        let seeds: Vec<u64> = snapshot.settings().candidates.iter().map(|c| c.seed).collect();
+        Ok(Completion {
+            result: json!({
+                "artifact_hashes": output.images.iter().map(|i| i.artifact_hash.clone()).collect::<Vec<_>>(),
+                "seeds": seeds,
+                "settings_hash": snapshot.hash(),
+                "timings": output.timings.iter().map(|(n, ms)| json!({"name": n, "ms": ms})).collect::<Vec<_>>(),
+            }),
+            extra: vec![append_to(StreamId::Generations, events)],
+        })
+    }
+}

@@ -1,0 +1,602 @@
+//! The persistent job queue. Jobs are events on the `jobs` stream (`job.queued` carries the
+//! sealed settings snapshot), so they survive restarts:
+//!
+//! * on start-up, **queued** jobs are queued again and run;
+//! * jobs that were **running** are failed with the reason "interrupted by a server restart".
+//!   They are not retried automatically: the process may have died *because of* that job (out of
+//!   memory on a large size), and an automatic retry would crash-loop the server. A person (or
+//!   the UI) retries with one call; rendering is deterministic, so a retry gives the same images.
+//!
+//! One job per session at a time (a second is 409). Render jobs run on `render_concurrency`
+//! workers; feedback jobs do not render and run at once, beside them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::progress::Tick;
+use super::{ServiceError, ServiceResult, Services};
+use crate::store::events::{JobCancelled, JobFailed, JobFinished, JobQueued, JobStarted};
+use crate::store::projections::jobs::{JobState, JobView};
+use crate::store::{
+    AppendRequest, Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId,
+};
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Render a steering round.
+    GenerateRound,
+    /// Render the 15 calibration probes.
+    StyleCalibration,
+    /// A1111 txt2img.
+    Txt2img,
+    /// A1111 img2img.
+    Img2img,
+    /// Apply feedback (no render).
+    SubmitFeedback,
+}
+
+impl JobKind {
+    /// Wire name (stored in `job.queued`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::GenerateRound => "generate_round",
+            JobKind::StyleCalibration => "style_calibration",
+            JobKind::Txt2img => "txt2img",
+            JobKind::Img2img => "img2img",
+            JobKind::SubmitFeedback => "submit_feedback",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<JobKind> {
+        [
+            JobKind::GenerateRound,
+            JobKind::StyleCalibration,
+            JobKind::Txt2img,
+            JobKind::Img2img,
+            JobKind::SubmitFeedback,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
+    /// Whether the job renders (and so goes through the runner).
+    pub fn renders(self) -> bool {
+        !matches!(self, JobKind::SubmitFeedback)
+    }
+}
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_id: Uuid,
+    pub kind: JobKind,
+    pub session_id: Option<Uuid>,
+    pub settings_hash: String,
+    pub settings_json: String,
+}
+
+/// How a job ended well: its result and the events recorded with `job.finished`.
+#[derive(Debug, Default)]
+pub struct Completion {
+    pub result: Value,
+    pub extra: Vec<StreamAppend>,
+}
+
+/// How a job ended badly.
+#[derive(Debug, Default)]
+pub struct Failure {
+    pub reason: String,
+    pub cancelled: bool,
+    pub extra: Vec<StreamAppend>,
+}
+
+impl Failure {
+    /// A failure with no extra events.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            ..Failure::default()
+        }
+    }
+}
+
+/// The job as the API shows it (the reference's `JobRecord` plus our fields).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRecord {
+    pub id: Uuid,
+    pub operation: String,
+    pub state: String,
+    pub progress: u32,
+    pub status_message: String,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub session_id: Option<Uuid>,
+    pub settings_hash: String,
+    pub settings: Value,
+    pub runner_invocations: u32,
+    pub step: usize,
+    pub total_steps: usize,
+    pub candidate: usize,
+    pub total_candidates: usize,
+    pub eta_seconds: Option<f64>,
+    pub events_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One stream append of `events` with no version check.
+pub fn append_to(stream: StreamId, events: Vec<Event>) -> StreamAppend {
+    StreamAppend {
+        stream,
+        expected: ExpectedVersion::Any,
+        events: events.into_iter().map(NewEvent::new).collect(),
+    }
+}
+
+fn state_name(state: JobState) -> &'static str {
+    match state {
+        JobState::Queued => "queued",
+        JobState::Running => "running",
+        JobState::Succeeded => "succeeded",
+        JobState::Failed => "failed",
+        JobState::Cancelled => "cancelled",
+    }
+}
+
+impl Services {
+    /// Starts the workers and resumes the jobs of a previous run. Call once.
+    pub async fn start(self: &Arc<Self>) {
+        let rx = self.queue_rx.lock().ok().and_then(|mut r| r.take());
+        let Some(rx) = rx else { return };
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..self.options.render_concurrency.max(1) {
+            let services = Arc::clone(self);
+            let rx = Arc::clone(&rx);
+            tokio::spawn(async move {
+                loop {
+                    let next = rx.lock().await.recv().await;
+                    let Some(job_id) = next else { break };
+                    services.run_job(job_id).await;
+                }
+            });
+        }
+        self.resume().await;
+    }
+
+    /// Queues `job`, recording `extra` (e.g. the round's proposal) in the same atomic append.
+    /// A session with an active job is refused with 409.
+    pub async fn enqueue(
+        self: &Arc<Self>,
+        job: NewJob,
+        extra: Vec<StreamAppend>,
+    ) -> ServiceResult<Uuid> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let mut control = self
+                .control
+                .lock()
+                .map_err(|_| ServiceError::internal("job control poisoned"))?;
+            if let Some(session) = job.session_id {
+                if let Some(active) = control.by_session.get(&session) {
+                    return Err(ServiceError::conflict(format!(
+                        "session {session} already has a job in progress ({active}); wait for it or cancel it"
+                    ))
+                    .field("session_id"));
+                }
+                control.by_session.insert(session, job.job_id);
+            }
+            control.cancels.insert(job.job_id, Arc::clone(&cancel));
+        }
+        let mut streams = extra;
+        streams.push(append_to(
+            StreamId::Jobs,
+            vec![Event::JobQueued(JobQueued {
+                job_id: Id(job.job_id),
+                kind: job.kind.as_str().to_string(),
+                session_id: job.session_id.map(Id),
+                settings_hash: job.settings_hash.clone(),
+                settings_json: job.settings_json.clone(),
+            })],
+        ));
+        if let Err(e) = self.store.append_async(AppendRequest { streams }).await {
+            self.release(job.job_id, job.session_id);
+            return Err(e.into());
+        }
+        self.progress.publish(
+            job.job_id,
+            Tick {
+                state: "queued",
+                message: "Queued".into(),
+                ..Tick::default()
+            },
+        );
+        self.dispatch(job.job_id, job.kind);
+        Ok(job.job_id)
+    }
+
+    fn dispatch(self: &Arc<Self>, job_id: Uuid, kind: JobKind) {
+        if kind.renders() {
+            let _ = self.queue.send(job_id);
+        } else {
+            let services = Arc::clone(self);
+            tokio::spawn(async move { services.run_job(job_id).await });
+        }
+    }
+
+    fn release(&self, job_id: Uuid, session_id: Option<Uuid>) {
+        if let Ok(mut control) = self.control.lock() {
+            control.cancels.remove(&job_id);
+            if let Some(s) = session_id {
+                if control.by_session.get(&s) == Some(&job_id) {
+                    control.by_session.remove(&s);
+                }
+            }
+        }
+    }
+
+    /// The cancel flag of an active job.
+    pub(crate) fn cancel_flag(&self, job_id: Uuid) -> Arc<AtomicBool> {
+        self.control
+            .lock()
+            .ok()
+            .and_then(|c| c.cancels.get(&job_id).cloned())
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)))
+    }
+
+    async fn run_job(self: &Arc<Self>, job_id: Uuid) {
+        let Some(job) = self.store.job(job_id) else { return };
+        if job.state != JobState::Queued {
+            self.release(job_id, job.session_id);
+            return;
+        }
+        let cancel = self.cancel_flag(job_id);
+        if cancel.load(Ordering::SeqCst) {
+            return;
+        }
+        let started = self
+            .store
+            .append_async(AppendRequest {
+                streams: vec![append_to(
+                    StreamId::Jobs,
+                    vec![Event::JobStarted(JobStarted { job_id: Id(job_id) })],
+                )],
+            })
+            .await;
+        if let Err(e) = started {
+            tracing::error!(%job_id, error = %e, "cannot record job start");
+            self.release(job_id, job.session_id);
+            return;
+        }
+        self.progress.publish(
+            job_id,
+            Tick {
+                state: "running",
+                message: "Starting work".into(),
+                progress: 12,
+                ..Tick::default()
+            },
+        );
+        let kind = JobKind::parse(&job.kind);
+        let outcome = match kind {
+            Some(JobKind::GenerateRound) => self.execute_round(&job, &cancel).await,
+            Some(JobKind::StyleCalibration) => self.execute_calibration(&job, &cancel).await,
+            Some(JobKind::Txt2img) | Some(JobKind::Img2img) => {
+                self.execute_generation(&job, &cancel).await
+            }
+            Some(JobKind::SubmitFeedback) => self.execute_feedback(&job).await,
+            None => Err(Failure::new(format!("unknown job kind `{}`", job.kind))),
+        };
+        self.finish(&job, outcome).await;
+    }
+
+    async fn finish(self: &Arc<Self>, job: &JobView, outcome: Result<Completion, Failure>) {
+        let job_id = job.job_id;
+        let (mut streams, tick, result) = match outcome {
+            Ok(done) => {
+                let result_json = done.result.to_string();
+                (
+                    done.extra,
+                    Tick {
+                        state: "succeeded",
+                        message: "Completed successfully".into(),
+                        progress: 100,
+                        terminal: true,
+                        result: Some(done.result),
+                        ..Tick::default()
+                    },
+                    Event::JobFinished(JobFinished {
+                        job_id: Id(job_id),
+                        result_json,
+                    }),
+                )
+            }
+            Err(f) => {
+                let (state, event) = if f.cancelled {
+                    (
+                        "cancelled",
+                        Event::JobCancelled(JobCancelled {
+                            job_id: Id(job_id),
+                            reason: f.reason.clone(),
+                        }),
+                    )
+                } else {
+                    (
+                        "failed",
+                        Event::JobFailed(JobFailed {
+                            job_id: Id(job_id),
+                            reason: f.reason.clone(),
+                        }),
+                    )
+                };
+                (
+                    f.extra,
+                    Tick {
+                        state,
+                        message: if f.cancelled { "Cancelled" } else { "Failed" }.into(),
+                        progress: 100,
+                        terminal: true,
+                        error: Some(f.reason),
+                        ..Tick::default()
+                    },
+                    event,
+                )
+            }
+        };
+        streams.push(append_to(StreamId::Jobs, vec![result]));
+        // The outcome must be recorded; a full queue is retried briefly rather than dropped.
+        let mut attempt = 0;
+        loop {
+            match self
+                .store
+                .append_async(AppendRequest {
+                    streams: streams.clone(),
+                })
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if e.is_retryable() && attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    tracing::error!(%job_id, error = %e, "cannot record the end of a job");
+                    break;
+                }
+            }
+        }
+        self.release(job_id, job.session_id);
+        self.progress.publish(job_id, tick);
+        self.progress.prune(2000);
+    }
+
+    /// Cancels a queued or running job. Finished jobs are a 409.
+    pub async fn cancel_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
+        let job = self
+            .store
+            .job(job_id)
+            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        match job.state {
+            JobState::Queued => {
+                self.cancel_flag(job_id).store(true, Ordering::SeqCst);
+                let extra = self.abandon_events(&job, "cancelled before it started");
+                self.finish(
+                    &job,
+                    Err(Failure {
+                        reason: "cancelled before it started".into(),
+                        cancelled: true,
+                        extra,
+                    }),
+                )
+                .await;
+            }
+            JobState::Running => {
+                self.cancel_flag(job_id).store(true, Ordering::SeqCst);
+                self.wait_terminal(job_id, std::time::Duration::from_secs(60))
+                    .await;
+            }
+            _ => {
+                return Err(ServiceError::conflict(format!(
+                    "job {job_id} already ended ({})",
+                    state_name(job.state)
+                )))
+            }
+        }
+        self.job_record(job_id)
+    }
+
+    /// Retries a failed or cancelled job as a new job with the same settings.
+    pub async fn retry_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
+        let job = self
+            .store
+            .job(job_id)
+            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+            return Err(ServiceError::conflict(format!(
+                "only failed or cancelled jobs can be retried; job {job_id} is {}",
+                state_name(job.state)
+            )));
+        }
+        let new_id = match JobKind::parse(&job.kind) {
+            Some(JobKind::GenerateRound) => {
+                let session = job
+                    .session_id
+                    .ok_or_else(|| ServiceError::internal("round job without a session"))?;
+                self.queue_round(session).await?.job_id
+            }
+            Some(JobKind::StyleCalibration) => {
+                let session = job
+                    .session_id
+                    .ok_or_else(|| ServiceError::internal("calibration job without a session"))?;
+                self.queue_calibration(session).await?
+            }
+            Some(kind) => {
+                self.enqueue(
+                    NewJob {
+                        job_id: Uuid::now_v7(),
+                        kind,
+                        session_id: job.session_id,
+                        settings_hash: job.settings_hash.clone(),
+                        settings_json: job.settings_json.clone(),
+                    },
+                    Vec::new(),
+                )
+                .await?
+            }
+            None => return Err(ServiceError::internal("unknown job kind")),
+        };
+        self.job_record(new_id)
+    }
+
+    /// Waits until a job ends (or `timeout`), returning its final record.
+    pub async fn wait_terminal(
+        &self,
+        job_id: Uuid,
+        timeout: std::time::Duration,
+    ) -> Option<JobRecord> {
+        let mut rx = self.progress.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(job) = self.store.job(job_id) {
+                if !matches!(job.state, JobState::Queued | JobState::Running) {
+                    return self.job_record(job_id).ok();
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => return None,
+                Ok(Ok(u)) if u.job_id == job_id && u.terminal => {}
+                Ok(Ok(_)) => continue,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(_)) => return None,
+            }
+        }
+    }
+
+    /// The API view of a job.
+    pub fn job_record(&self, job_id: Uuid) -> ServiceResult<JobRecord> {
+        let job = self
+            .store
+            .job(job_id)
+            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        Ok(self.record_of(&job))
+    }
+
+    /// The API view of a stored job.
+    pub fn record_of(&self, job: &JobView) -> JobRecord {
+        let live = self.progress.latest(job.job_id);
+        let state = state_name(job.state);
+        let (progress, message) = match (&live, job.state) {
+            (_, JobState::Succeeded) => (100, "Completed successfully".to_string()),
+            (_, JobState::Failed) => (100, "Failed".to_string()),
+            (_, JobState::Cancelled) => (100, "Cancelled".to_string()),
+            (Some(u), _) => (u.progress, u.message.clone()),
+            (None, JobState::Queued) => (0, "Queued".to_string()),
+            (None, JobState::Running) => (12, "Starting work".to_string()),
+        };
+        JobRecord {
+            id: job.job_id,
+            operation: job.kind.clone(),
+            state: state.to_string(),
+            progress,
+            status_message: message,
+            result: job
+                .result_json
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok()),
+            error: match job.state {
+                JobState::Failed | JobState::Cancelled => job.reason.clone(),
+                _ => None,
+            },
+            session_id: job.session_id,
+            settings_hash: job.settings_hash.clone(),
+            settings: serde_json::from_str(&job.settings_json).unwrap_or(Value::Null),
+            runner_invocations: self.runner.invocations(job.job_id),
+            step: live.as_ref().map_or(0, |u| u.step),
+            total_steps: live.as_ref().map_or(0, |u| u.total_steps),
+            candidate: live.as_ref().map_or(0, |u| u.candidate),
+            total_candidates: live.as_ref().map_or(0, |u| u.total_candidates),
+            eta_seconds: live.as_ref().and_then(|u| u.eta_seconds),
+            events_url: format!("/api/jobs/{}/events", job.job_id),
+            created_at: crate::services::history::iso(job.queued_at_us),
+            updated_at: crate::services::history::iso(
+                job.finished_at_us
+                    .or(job.started_at_us)
+                    .unwrap_or(job.queued_at_us),
+            ),
+        }
+    }
+
+    /// Every job, newest first (optionally of one session).
+    pub fn list_jobs(&self, session: Option<Uuid>, limit: usize) -> Vec<JobRecord> {
+        let jobs: Vec<JobView> = self.store.with_projections(|p| {
+            p.jobs
+                .values()
+                .rev()
+                .filter(|j| session.is_none() || j.session_id == session)
+                .take(limit)
+                .cloned()
+                .collect()
+        });
+        jobs.iter().map(|j| self.record_of(j)).collect()
+    }
+
+    /// Events to record when a job is abandoned (cancelled before start, or interrupted).
+    fn abandon_events(&self, job: &JobView, reason: &str) -> Vec<StreamAppend> {
+        match JobKind::parse(&job.kind) {
+            Some(JobKind::GenerateRound) => self.round_failed_events(job, reason),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Re-queues queued jobs and fails the ones a previous process left running.
+    async fn resume(self: &Arc<Self>) {
+        let jobs: Vec<JobView> = self.store.with_projections(|p| {
+            p.jobs
+                .values()
+                .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
+                .cloned()
+                .collect()
+        });
+        for job in jobs {
+            let kind = JobKind::parse(&job.kind);
+            if job.state == JobState::Running {
+                let reason = "interrupted by a server restart while it was running; retry it \
+                              (POST /api/jobs/{id}/retry) to render it again";
+                tracing::warn!(job_id = %job.job_id, "failing a job interrupted by a restart");
+                let extra = self.abandon_events(&job, reason);
+                self.finish(
+                    &job,
+                    Err(Failure {
+                        reason: reason.replace("{id}", &job.job_id.to_string()),
+                        cancelled: false,
+                        extra,
+                    }),
+                )
+                .await;
+                continue;
+            }
+            if let Ok(mut control) = self.control.lock() {
+                control
+                    .cancels
+                    .insert(job.job_id, Arc::new(AtomicBool::new(false)));
+                if let Some(s) = job.session_id {
+                    control.by_session.insert(s, job.job_id);
+                }
+            }
+            tracing::info!(job_id = %job.job_id, kind = %job.kind, "resuming a queued job");
+            match kind {
+                Some(kind) => self.dispatch(job.job_id, kind),
+                None => {
+                    self.finish(&job, Err(Failure::new("unknown job kind")))
+                        .await
+                }
+            }
+        }
+    }
+}

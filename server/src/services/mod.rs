@@ -1,0 +1,102 @@
+//! The service layer: the commands of the product (create a session, generate a round, submit
+//! feedback, calibrate, fork, generate an image for the A1111 API) as functions over the event
+//! store, the job queue and the runner. HTTP handlers and the CLI call these; they never touch
+//! the engine (only [`crate::runner::Runner`] can) and never write events themselves.
+
+pub mod calibration;
+pub mod error;
+pub mod feedback;
+pub mod generations;
+pub mod history;
+pub mod jobs;
+pub mod progress;
+pub mod rounds;
+pub mod sessions;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::runner::Runner;
+use crate::store::SledStore;
+pub use error::{ErrorKind, ServiceError, ServiceResult};
+pub use jobs::{JobKind, JobRecord};
+pub use progress::{ProgressHub, ProgressUpdate};
+
+/// Settings of the service layer.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// How many render jobs run at once (each holds its own activations in memory).
+    pub render_concurrency: usize,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            render_concurrency: 1,
+        }
+    }
+}
+
+/// In-memory job control: who runs, what may be cancelled.
+#[derive(Default)]
+pub(crate) struct JobControl {
+    /// Cancel flags of queued and running jobs.
+    pub cancels: HashMap<Uuid, Arc<AtomicBool>>,
+    /// The one active job of each session.
+    pub by_session: HashMap<Uuid, Uuid>,
+}
+
+/// Everything the commands need.
+pub struct Services {
+    /// The event store.
+    pub store: SledStore,
+    /// The only way to the engine.
+    pub runner: Arc<Runner>,
+    /// Live job progress.
+    pub progress: ProgressHub,
+    /// Settings.
+    pub options: ServiceOptions,
+    pub(crate) control: Mutex<JobControl>,
+    pub(crate) queue: mpsc::UnboundedSender<Uuid>,
+    pub(crate) queue_rx: Mutex<Option<mpsc::UnboundedReceiver<Uuid>>>,
+    pub(crate) notice: Option<String>,
+    pub(crate) round_index: Mutex<HashMap<Uuid, Uuid>>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("runner", &self.runner).finish()
+    }
+}
+
+impl Services {
+    /// Builds the services; call [`Services::start`] inside a tokio runtime to run jobs.
+    pub fn new(
+        store: SledStore,
+        runner: Runner,
+        options: ServiceOptions,
+        model_notice: Option<String>,
+    ) -> Arc<Services> {
+        let (queue, rx) = mpsc::unbounded_channel();
+        Arc::new(Services {
+            store,
+            runner: Arc::new(runner),
+            progress: ProgressHub::default(),
+            options,
+            control: Mutex::new(JobControl::default()),
+            queue,
+            queue_rx: Mutex::new(Some(rx)),
+            notice: model_notice,
+            round_index: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The notice shown while the bundled demo model is in use.
+    pub fn model_notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+}
