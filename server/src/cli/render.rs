@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use clap::Args;
-use engine::parameters::a1111_parameters;
-use engine::request::{Candidate, Phase, RenderRequest};
+use engine::request::Phase;
 use engine::runtime::{Engine, Precision};
 use engine::schedulers::SchedulerKind;
 use engine::stable_diffusion::weights::read_f32_tensors;
 
 use super::Failure;
+use crate::artifacts::ArtifactStore;
+use crate::runner::{latents_hash, LatentsRef, RenderKind, Runner, Snapshot, SnapshotCandidate};
 
 /// Options of `stablesteering render`.
 #[derive(Debug, Clone, Args)]
@@ -57,41 +58,49 @@ pub struct RenderArgs {
     pub out: PathBuf,
 }
 
-/// Runs the command.
+/// Runs the command: the settings are sealed into a snapshot and rendered by the runner, the
+/// same execution boundary as every server route.
 pub fn run(args: RenderArgs) -> Result<(), Failure> {
     let engine =
         Engine::load(&args.model, args.device, args.precision).map_err(|e| e.to_string())?;
-    let info = engine.info().clone();
+    let scratch = std::env::temp_dir().join(format!("stablesteering-render-{}", uuid::Uuid::now_v7()));
+    let runner = Runner::new(engine, ArtifactStore::new(&scratch));
+    let result = render_with(&runner, &args);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn render_with(runner: &Runner, args: &RenderArgs) -> Result<(), Failure> {
+    let info = runner.model().clone();
     let seed = args.seed.unwrap_or_else(random_seed);
-    let width = args.width.unwrap_or(info.default_size);
-    let height = args.height.unwrap_or(info.default_size);
-    let init_latents = match &args.init_latents {
-        None => None,
-        Some(spec) => Some(load_latents(spec)?),
-    };
-    let request = RenderRequest {
-        prompt: args.prompt,
-        negative_prompt: args.negative_prompt,
-        scheduler: args.scheduler,
-        steps: args.steps,
-        guidance_scale: args.guidance,
-        width,
-        height,
-        clip_skip: 0,
-        candidates: vec![Candidate {
-            seed,
-            init_latents,
-            steering: None,
-        }],
-        init_image: None,
-    };
+    let mut settings = runner.base_settings(RenderKind::Cli);
+    settings.prompt = args.prompt.clone();
+    settings.negative_prompt = args.negative_prompt.clone();
+    settings.scheduler = args.scheduler.name().to_string();
+    settings.steps = args.steps;
+    settings.guidance_scale = args.guidance;
+    settings.width = args.width.unwrap_or(info.default_size);
+    settings.height = args.height.unwrap_or(info.default_size);
+    settings.candidates = vec![SnapshotCandidate {
+        candidate_id: None,
+        seed,
+        z: None,
+        init_latents: match &args.init_latents {
+            None => None,
+            Some(spec) => Some(latents_ref(spec)?),
+        },
+    }];
+    let snapshot = Snapshot::seal(settings);
+    runner.check(&snapshot).map_err(|e| e.to_string())?;
+    let job_id = uuid::Uuid::now_v7();
     let cancel = AtomicBool::new(false);
     let mut last_step = 0;
     // Step counter only for a person watching a terminal; scripts get one result line.
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let output = engine
-        .render(
-            &request,
+    let output = runner
+        .run(
+            job_id,
+            &snapshot,
             &mut |p| {
                 if interactive && p.phase == Phase::Denoising && p.step != last_step {
                     last_step = p.step;
@@ -104,26 +113,34 @@ pub fn run(args: RenderArgs) -> Result<(), Failure> {
     if interactive {
         eprintln!();
     }
-    let parameters = a1111_parameters(&request, 0, &info.name);
-    let png = output.images[0]
-        .to_png(&[("parameters".to_string(), parameters)])
-        .map_err(|e| e.to_string())?;
+    let hash = &output.images[0].artifact_hash;
+    let png = runner
+        .artifacts()
+        .get(hash)
+        .ok_or_else(|| "the rendered image is missing from the scratch store".to_string())?;
     std::fs::write(&args.out, png)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let denoise = output
+        .timings
+        .iter()
+        .find(|(n, _)| n == "denoise")
+        .map_or(0.0, |(_, ms)| *ms);
     println!(
-        "wrote {} ({}x{}, seed {seed}, {} on {}, {:.0} ms denoising)",
+        "wrote {} ({}x{}, seed {seed}, {} on {}, {:.0} ms denoising; settings {}, runner runs {})",
         args.out.display(),
-        width,
-        height,
+        snapshot.settings().width,
+        snapshot.settings().height,
         info.name,
         info.device,
-        output.timings.denoise_ms
+        denoise,
+        &snapshot.hash()[..16],
+        runner.invocations(job_id),
     );
     Ok(())
 }
 
-/// `FILE.safetensors:TENSOR` → the tensor's values (a leading batch dimension of 1 is fine).
-fn load_latents(spec: &str) -> Result<Vec<f32>, Failure> {
+/// `FILE.safetensors:TENSOR` → a reference pinned by the hash of the tensor's values.
+fn latents_ref(spec: &str) -> Result<LatentsRef, Failure> {
     let (file, name) = spec
         .rsplit_once(':')
         .ok_or_else(|| format!("--init-latents `{spec}`: expected FILE.safetensors:TENSOR"))?;
@@ -135,7 +152,12 @@ fn load_latents(spec: &str) -> Result<Vec<f32>, Failure> {
             names.join(", ")
         )
     })?;
-    Ok(tensor.values.clone())
+    let file = std::fs::canonicalize(file).map_or_else(|_| file.to_string(), |p| p.display().to_string());
+    Ok(LatentsRef {
+        file,
+        tensor: name.to_string(),
+        values_hash: latents_hash(&tensor.values),
+    })
 }
 
 fn random_seed() -> u64 {

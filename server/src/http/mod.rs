@@ -2,20 +2,53 @@
 //! A1111-compatible `/sdapi/v1`, next to the server-rendered Leptos app. Each route module
 //! exposes `routes() -> Router<AppState>`; this file only assembles them and the limits.
 
+pub mod a1111;
+pub mod api;
+pub mod contract;
 pub mod error;
+pub mod exports;
 pub mod health;
+pub mod openapi;
+pub mod sse;
+pub mod traces;
+pub mod views;
 
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::state::AppState;
 
+/// Largest JSON body of the steering routes (feedback for 12 candidates is ~10 KiB).
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
+/// Time limit of ordinary API requests.
+pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+
 /// Builds the complete router: API routes first, then the Leptos pages and static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
-    let api = Router::new().route("/api/health", get(health::health));
+    // JSON routes: small bodies and a time limit (the synchronous round and the SSE stream are
+    // long by design and sit outside it).
+    let limited = Router::new()
+        .route("/api/health", get(health::health))
+        .merge(api::routes())
+        .merge(openapi::routes())
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(REQUEST_TIMEOUT_SECS),
+        ));
+    let api = Router::new()
+        .merge(limited)
+        .merge(contract::routes().layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)))
+        .merge(sse::routes())
+        .merge(traces::routes())
+        .merge(exports::routes())
+        .merge(a1111::routes());
     Router::new()
         .merge(api)
         .leptos_routes(&state, routes, move || app::shell(options.clone()))

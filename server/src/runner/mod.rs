@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::artifacts::ArtifactStore;
 pub use snapshot::{
-    InitImageRef, ModelRef, RenderKind, SettingsSnapshot, Snapshot, SnapshotCandidate,
+    InitImageRef, LatentsRef, ModelRef, RenderKind, SettingsSnapshot, Snapshot, SnapshotCandidate,
     SNAPSHOT_SCHEMA,
 };
 
@@ -259,12 +259,15 @@ impl Runner {
                 RunError::invalid("steering_mode", format!("unknown steering mode `{name}`"))
             })?),
         };
-        let candidates = s
-            .candidates
-            .iter()
-            .map(|c| Candidate {
+        let mut candidates = Vec::with_capacity(s.candidates.len());
+        for c in &s.candidates {
+            let init_latents = match (&c.init_latents, load_init) {
+                (Some(latents), true) => Some(load_latents(latents)?),
+                _ => None,
+            };
+            candidates.push(Candidate {
                 seed: c.seed,
-                init_latents: None,
+                init_latents,
                 steering: match (&c.z, mode) {
                     (Some(z), Some(mode)) => Some(Steering::Vector {
                         mode,
@@ -273,8 +276,8 @@ impl Runner {
                     }),
                     _ => None,
                 },
-            })
-            .collect();
+            });
+        }
         let init_image = match &s.init_image {
             None => None,
             Some(init) => {
@@ -312,6 +315,32 @@ impl Runner {
             init_image,
         })
     }
+}
+
+/// Hash of f32 values as stored in a [`LatentsRef`].
+pub fn latents_hash(values: &[f32]) -> String {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    crate::artifacts::content_hash(&bytes)
+}
+
+fn load_latents(latents: &LatentsRef) -> Result<Vec<f32>, RunError> {
+    let tensors = engine::stable_diffusion::weights::read_f32_tensors(std::path::Path::new(
+        &latents.file,
+    ))
+    .map_err(|e| RunError::invalid("init_latents", e.to_string()))?;
+    let tensor = tensors.get(&latents.tensor).ok_or_else(|| {
+        RunError::invalid(
+            "init_latents",
+            format!("{} has no tensor `{}`", latents.file, latents.tensor),
+        )
+    })?;
+    if latents_hash(&tensor.values) != latents.values_hash {
+        return Err(RunError::invalid(
+            "init_latents",
+            format!("{} changed since the job was queued", latents.file),
+        ));
+    }
+    Ok(tensor.values.clone())
 }
 
 fn engine_error_to_invalid(e: EngineError, default_field: &str) -> RunError {

@@ -62,6 +62,21 @@ pub struct SnapshotCandidate {
     pub seed: u64,
     /// Steering vector (none = the unsteered prompt).
     pub z: Option<Vec<f64>>,
+    /// Explicit starting latents instead of the seed's noise (the `render` CLI's
+    /// `--init-latents`); the runner refuses them if the file's values changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_latents: Option<LatentsRef>,
+}
+
+/// Starting latents read from a safetensors file, pinned by the hash of their values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatentsRef {
+    /// The safetensors file.
+    pub file: String,
+    /// The tensor's name.
+    pub tensor: String,
+    /// BLAKE2b-256 of the f32 values (little endian).
+    pub values_hash: String,
 }
 
 /// img2img input, by artifact hash (the image itself is stored before the job is queued).
@@ -216,6 +231,7 @@ mod tests {
                 candidate_id: None,
                 seed: 1,
                 z: None,
+                init_latents: None,
             }],
             init_image: None,
             context: Map::new(),

@@ -54,6 +54,7 @@ impl Services {
                 candidate_id: Some(Uuid::now_v7()),
                 seed: c.seed,
                 z: Some(c.z.clone()),
+                init_latents: None,
             })
             .collect();
         settings.context.insert("session_id".into(), json!(session_id));

@@ -96,6 +96,7 @@ impl Services {
                     candidate_id: Some(candidate_id),
                     seed: c.seed,
                     z: (c.role != "baseline_prompt").then(|| c.z.clone()),
+                    init_latents: None,
                 });
             }
         }

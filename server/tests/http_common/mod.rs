@@ -1,0 +1,134 @@
+//! An in-process server for HTTP tests: a fresh data dir, the store, the bundled tiny model on
+//! the CPU behind the runner, the services with their workers, and the full router.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use stablesteering::artifacts::ArtifactStore;
+use stablesteering::runner::Runner;
+use stablesteering::services::{ServiceOptions, Services};
+use stablesteering::state::{AppState, RuntimeInfo};
+use stablesteering::store::{SledStore, StoreOptions};
+use tower::ServiceExt;
+
+/// A running in-process server.
+pub struct TestServer {
+    pub state: AppState,
+    pub router: Router,
+    pub dir: tempfile::TempDir,
+}
+
+/// Small, fast session config for the tiny model.
+pub fn tiny_config_yaml(mode: &str) -> String {
+    format!(
+        "feedback_mode: {mode}\nimage_size: 64x64\nnum_inference_steps: 2\ncandidate_count: 4\nsteering_dimension: 4\n"
+    )
+}
+
+impl TestServer {
+    /// Starts one.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        stablesteering::store::manifest::write(&data_dir, 0).expect("manifest");
+        let store = SledStore::open(&data_dir, StoreOptions::default()).expect("store");
+        let engine = engine::runtime::Engine::load(
+            &engine::runtime::bundled_demo_model(),
+            engine::DeviceRequest::Cpu,
+            Default::default(),
+        )
+        .expect("tiny model");
+        let model = engine.info().clone();
+        let runner = Runner::new(engine, ArtifactStore::new(&data_dir));
+        let services = Services::new(store.clone(), runner, ServiceOptions::default(), None);
+        services.start().await;
+        let device = engine::resolve_device(engine::DeviceRequest::Cpu).expect("cpu");
+        let state = AppState {
+            leptos_options: LeptosOptions::builder().output_name("stablesteering").build(),
+            store,
+            runtime: Arc::new(RuntimeInfo {
+                data_dir,
+                device,
+                model,
+                model_notice: None,
+            }),
+            services,
+        };
+        let router = stablesteering::http::router(state.clone());
+        TestServer { state, router, dir }
+    }
+
+    /// Sends a request; returns status and the body parsed as JSON (Null when empty/not JSON).
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, bytes) = self.send_raw(method, path, body.map(|b| b.to_string()), "application/json").await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        content_type: &str,
+    ) -> (StatusCode, Vec<u8>) {
+        let mut builder = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header("content-type", content_type);
+        }
+        let request = builder
+            .body(body.map_or_else(Body::empty, Body::from))
+            .expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        (status, bytes)
+    }
+
+    /// Number of events in the log.
+    pub fn event_count(&self) -> u64 {
+        self.state.store.head_seq()
+    }
+
+    /// Waits for a job to end and returns its record.
+    pub async fn wait_job(&self, job_id: &str) -> Value {
+        let id: uuid::Uuid = job_id.parse().expect("job id");
+        let record = self
+            .state
+            .services
+            .wait_terminal(id, std::time::Duration::from_secs(300))
+            .await
+            .expect("job ended");
+        serde_json::to_value(record).expect("json")
+    }
+
+    /// Creates a session through `/setup/session`; returns its id.
+    pub async fn create_session(&self, mode: &str, prompt: &str) -> String {
+        let (status, body) = self
+            .send(
+                "POST",
+                "/setup/session",
+                Some(serde_json::json!({
+                    "experiment_name": format!("test {mode}"),
+                    "prompt": prompt,
+                    "negative_prompt": "blurry",
+                    "config_yaml": tiny_config_yaml(mode),
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["session"]["id"].as_str().expect("session id").to_string()
+    }
+}
