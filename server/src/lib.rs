@@ -15,6 +15,7 @@ pub mod state;
 pub mod steering;
 pub mod store;
 pub mod telemetry;
+pub mod traces;
 
 /// The server's version, reported by `--version` and `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -121,10 +121,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     println!("StableSteering is serving on http://{addr}/");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Http)
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(ServeError::Http)
 }
 
 /// Prepares the data dir (creating a fresh store atomically when missing) and opens the store.

@@ -175,6 +175,8 @@ fn render_writes_a_png_with_its_parameters_and_is_reproducible() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(stdout.contains("runner runs 1"), "the CLI renders through the runner once: {stdout}");
         std::fs::read(out_path).unwrap()
     };
     let a = render("a.png", "42");
@@ -196,6 +198,23 @@ fn render_writes_a_png_with_its_parameters_and_is_reproducible() {
     assert!(
         parameters.contains("Seed: 42, Size: 64x64, Model: tiny-sd1"),
         "{parameters}"
+    );
+    // Our chunk carries the sealed settings snapshot; its hash is the hash of its JSON.
+    let ours: serde_json::Value = serde_json::from_str(
+        &text
+            .iter()
+            .find(|(k, _)| k == "stablesteering")
+            .expect("stablesteering chunk")
+            .1,
+    )
+    .unwrap();
+    assert_eq!(ours["format"], "stablesteering.image/1");
+    assert_eq!(ours["snapshot"]["kind"], "cli");
+    assert_eq!(ours["seed"], 42);
+    let json = serde_json::to_string(&ours["snapshot"]).unwrap();
+    assert_eq!(
+        ours["snapshot_hash"],
+        stablesteering::artifacts::content_hash(json.as_bytes())
     );
 }
 

@@ -49,11 +49,13 @@ pub fn router(state: AppState) -> Router {
         .merge(traces::routes())
         .merge(exports::routes())
         .merge(a1111::routes());
+    let request_ids = crate::traces::backend::layer(state.runtime.data_dir.clone());
     Router::new()
         .merge(api)
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(request_ids)
         .with_state(state)
 }

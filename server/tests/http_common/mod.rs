@@ -51,7 +51,9 @@ impl TestServer {
         services.start().await;
         let device = engine::resolve_device(engine::DeviceRequest::Cpu).expect("cpu");
         let state = AppState {
-            leptos_options: LeptosOptions::builder().output_name("stablesteering").build(),
+            leptos_options: LeptosOptions::builder()
+                .output_name("stablesteering")
+                .build(),
             store,
             runtime: Arc::new(RuntimeInfo {
                 data_dir,
@@ -67,8 +69,18 @@ impl TestServer {
 
     /// Sends a request; returns status and the body parsed as JSON (Null when empty/not JSON).
     pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let (status, bytes) = self.send_raw(method, path, body.map(|b| b.to_string()), "application/json").await;
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let (status, bytes) = self
+            .send_raw(
+                method,
+                path,
+                body.map(|b| b.to_string()),
+                "application/json",
+            )
+            .await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// Sends raw bytes with a content type.
@@ -86,7 +98,12 @@ impl TestServer {
         let request = builder
             .body(body.map_or_else(Body::empty, Body::from))
             .expect("request");
-        let response = self.router.clone().oneshot(request).await.expect("response");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
         let status = response.status();
         let bytes = response
             .into_body()
@@ -129,6 +146,9 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["session"]["id"].as_str().expect("session id").to_string()
+        body["session"]["id"]
+            .as_str()
+            .expect("session id")
+            .to_string()
     }
 }

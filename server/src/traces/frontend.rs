@@ -1,0 +1,244 @@
+//! Frontend events posted by the pages to `/frontend-events`.
+//!
+//! Each accepted event is appended as one JSON line
+//! `{timestamp, event, page, session_id, round_id, details}` to
+//! `<data dir>/traces/frontend-events.jsonl` and, when it names a session, to
+//! `<data dir>/traces/sessions/<uuid>/frontend-events.jsonl`. The session id must parse as a
+//! UUID of an existing session (400 when malformed, 404 when unknown), and the per-session
+//! path is built only from the parsed [`Uuid`], so no request text ever reaches a path (the
+//! reference let `"../../x"` write outside its folder).
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::services::{ServiceError, ServiceResult};
+use crate::store::SledStore;
+
+/// Longest event name.
+pub const MAX_EVENT_CHARS: usize = 100;
+/// Longest page name.
+pub const MAX_PAGE_CHARS: usize = 200;
+/// Largest `details` object, serialized.
+pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
+/// Most lines read back per session (the newest are kept).
+pub const MAX_READ_BACK: usize = 5000;
+
+/// One frontend event as posted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FrontendEvent {
+    /// `[A-Za-z0-9._-]`, 1..=100 characters.
+    pub event: String,
+    /// The page it happened on (≤ 200 characters).
+    #[serde(default)]
+    pub page: String,
+    /// A session id (UUID) or nothing.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// A round id (UUID) or nothing.
+    #[serde(default)]
+    pub round_id: Option<String>,
+    /// Free-form details (an object, ≤ 16 KiB serialized).
+    #[serde(default)]
+    pub details: Value,
+}
+
+/// One stored line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrontendRecord {
+    pub timestamp: String,
+    pub event: String,
+    pub page: String,
+    pub session_id: Option<Uuid>,
+    pub round_id: Option<Uuid>,
+    pub details: Value,
+}
+
+/// What was accepted.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub record: FrontendRecord,
+    /// `/sessions/<id>/trace-report` when the event names a session.
+    pub report_url: Option<String>,
+}
+
+fn is_event_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= MAX_EVENT_CHARS
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn optional_id(field: &str, raw: Option<&str>) -> ServiceResult<Option<Uuid>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<Uuid>()
+            .map(Some)
+            .map_err(|_| ServiceError::invalid(field, format!("{field} must be a UUID"))),
+    }
+}
+
+/// Checks an event (against the store for its session) and shapes the record to store.
+pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<FrontendRecord> {
+    if !is_event_name(&ev.event) {
+        return Err(ServiceError::invalid(
+            "event",
+            format!(
+                "event must be 1 to {MAX_EVENT_CHARS} characters of A-Z, a-z, 0-9, '.', '_' or '-'"
+            ),
+        ));
+    }
+    if ev.page.chars().count() > MAX_PAGE_CHARS {
+        return Err(ServiceError::invalid(
+            "page",
+            format!("page must be at most {MAX_PAGE_CHARS} characters"),
+        ));
+    }
+    if ev.page.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "page",
+            "page must not contain control characters",
+        ));
+    }
+    let details = match ev.details {
+        Value::Null => Value::Object(Map::new()),
+        v @ Value::Object(_) => v,
+        _ => {
+            return Err(ServiceError::invalid(
+                "details",
+                "details must be an object",
+            ))
+        }
+    };
+    let size = serde_json::to_vec(&details)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_DETAILS_BYTES {
+        return Err(ServiceError::invalid(
+            "details",
+            format!("details must be at most {MAX_DETAILS_BYTES} bytes as JSON"),
+        ));
+    }
+    let session_id = optional_id("session_id", ev.session_id.as_deref())?;
+    let round_id = optional_id("round_id", ev.round_id.as_deref())?;
+    if let Some(id) = session_id {
+        match store.session(id) {
+            Some(d) if !d.deleted => {}
+            _ => return Err(ServiceError::not_found("session", id).field("session_id")),
+        }
+    }
+    Ok(FrontendRecord {
+        timestamp: super::now_iso(),
+        event: ev.event,
+        page: ev.page,
+        session_id,
+        round_id,
+        details,
+    })
+}
+
+/// The global stream.
+pub fn global_path(data_dir: &Path) -> PathBuf {
+    super::traces_dir(data_dir).join("frontend-events.jsonl")
+}
+
+/// One session's stream (built only from the parsed id).
+pub fn session_path(data_dir: &Path, session_id: Uuid) -> PathBuf {
+    super::session_dir(data_dir, session_id).join("frontend-events.jsonl")
+}
+
+/// Serializes appends so lines from concurrent posts never interleave.
+static WRITE_LOCK: Mutex<()> = Mutex::new(());
+
+fn append_line(path: &Path, line: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(line)
+}
+
+/// Appends a validated record to the global stream and its session's stream (blocking I/O:
+/// call from a blocking thread).
+pub fn append(data_dir: &Path, record: &FrontendRecord) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    append_line(&global_path(data_dir), &line)?;
+    if let Some(id) = record.session_id {
+        append_line(&session_path(data_dir, id), &line)?;
+    }
+    Ok(())
+}
+
+/// Validates and stores one event.
+pub async fn accept(
+    store: &SledStore,
+    data_dir: PathBuf,
+    ev: FrontendEvent,
+) -> ServiceResult<Accepted> {
+    let record = validate(store, ev)?;
+    let report_url = record
+        .session_id
+        .map(|id| format!("/sessions/{id}/trace-report"));
+    let stored = record.clone();
+    tokio::task::spawn_blocking(move || append(&data_dir, &stored))
+        .await
+        .map_err(|e| ServiceError::internal(format!("trace writer failed: {e}")))?
+        .map_err(|e| ServiceError::internal(format!("cannot write the frontend trace: {e}")))?;
+    Ok(Accepted { record, report_url })
+}
+
+/// A session's frontend events, oldest first (unreadable lines skipped; at most the newest
+/// [`MAX_READ_BACK`]).
+pub fn read_session(data_dir: &Path, session_id: Uuid) -> Vec<FrontendRecord> {
+    let Ok(file) = std::fs::File::open(session_path(data_dir, session_id)) else {
+        return Vec::new();
+    };
+    let mut out = std::collections::VecDeque::new();
+    for line in BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        if let Ok(rec) = serde_json::from_str::<FrontendRecord>(&line) {
+            if rec.session_id == Some(session_id) {
+                out.push_back(rec);
+                if out.len() > MAX_READ_BACK {
+                    out.pop_front();
+                }
+            }
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_and_ids_are_checked() {
+        assert!(is_event_name("page.loaded"));
+        assert!(is_event_name("http.request-started_1"));
+        assert!(!is_event_name(""));
+        assert!(!is_event_name("a b"));
+        assert!(!is_event_name("../x"));
+        assert!(!is_event_name(&"a".repeat(101)));
+        assert!(optional_id("session_id", Some("../../x")).is_err());
+        assert_eq!(optional_id("session_id", Some("")).unwrap(), None);
+        assert_eq!(optional_id("session_id", None).unwrap(), None);
+    }
+
+    #[test]
+    fn session_paths_stay_inside_traces() {
+        let dir = Path::new("/data");
+        let id = Uuid::now_v7();
+        let p = session_path(dir, id);
+        assert!(p.starts_with("/data/traces/sessions"));
+        assert!(p.to_string_lossy().contains(&id.to_string()));
+    }
+}
