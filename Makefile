@@ -34,6 +34,7 @@ test: bootstrap-test
 	step "clippy (ssr + native crates, hydrate + wasm)"; $(MAKE) --no-print-directory clippy; \
 	step "site build (release server, wasm-release frontend)"; $(MAKE) --no-print-directory site; \
 	step "cargo test --release"; $(MAKE) --no-print-directory unit-test; \
+	step "A1111 API with the real webuiapi client"; $(MAKE) --no-print-directory a1111-check; \
 	step "wasm-bindgen-test in headless Chromium"; $(MAKE) --no-print-directory wasm-test; \
 	step "cargo check -p engine --features cuda"; $(MAKE) --no-print-directory cuda-check; \
 	step "Playwright end-to-end"; $(MAKE) --no-print-directory e2e; \
@@ -49,6 +50,9 @@ clippy:
 
 unit-test:
 	cargo test --locked --release -p engine -p server -p app --features app/ssr
+
+a1111-check:
+	./scripts/a1111-check.sh
 
 wasm-test:
 	$(WASM_RUNNER) cargo test --locked -p app --target wasm32-unknown-unknown --features hydrate

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::bench_api::{self, ApiBenchArgs};
 use super::bench_engine::{self, EngineBenchArgs};
 use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
@@ -18,6 +19,8 @@ pub enum BenchCommand {
     Store(PassThrough),
     /// Rendering speed and memory of the Stable Diffusion engine.
     Engine(Box<EngineBenchArgs>),
+    /// Loopback load on the real server: concurrent sessions doing the full loop, then reads.
+    Api(ApiBenchArgs),
 }
 
 /// Options of `bench oracle`; the grid defaults to everything.
@@ -60,6 +63,7 @@ pub fn run(command: BenchCommand) -> Result<(), Failure> {
     match command {
         BenchCommand::Oracle(args) => oracle(args),
         BenchCommand::Engine(args) => bench_engine::run(*args),
+        BenchCommand::Api(args) => bench_api::run(args),
         BenchCommand::Store(pass) => {
             PassThrough::finish(crate::store::cli::run_bench_store(&pass.args))
         }

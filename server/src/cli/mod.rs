@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::telemetry::LogFormat;
 
 pub mod bench;
+pub mod bench_api;
 pub mod bench_engine;
 pub mod render;
 pub mod steer;

@@ -244,6 +244,7 @@ impl Services {
             "round_index": snapshot.settings().context.get("round_index"),
             "image_urls": output.images.iter().map(|i| format!("/api/artifacts/{}", i.artifact_hash)).collect::<Vec<_>>(),
             "settings_hash": snapshot.hash(),
+            "timings": output.timings.iter().map(|(n, ms)| json!({"name": n, "ms": ms})).collect::<Vec<_>>(),
         });
         Ok(Completion {
             result,
