@@ -11,7 +11,7 @@ ADDR ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
 WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver
 
-.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test wasm-test cuda-check e2e
+.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test a1111-check wasm-test cuda-check e2e
 
 run: bootstrap site
 	@echo "Starting StableSteering on http://$(ADDR)/ (data in $(DATA_DIR)); Ctrl-C stops it."

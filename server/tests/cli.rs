@@ -176,7 +176,10 @@ fn render_writes_a_png_with_its_parameters_and_is_reproducible() {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(stdout.contains("runner runs 1"), "the CLI renders through the runner once: {stdout}");
+        assert!(
+            stdout.contains("runner runs 1"),
+            "the CLI renders through the runner once: {stdout}"
+        );
         std::fs::read(out_path).unwrap()
     };
     let a = render("a.png", "42");

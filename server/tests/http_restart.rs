@@ -9,11 +9,15 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(data: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
         .args([
             "serve",
             "--addr",
@@ -30,10 +34,15 @@ fn start(data: &std::path::Path, port: u16) -> Child {
         .unwrap();
     for _ in 0..300 {
         std::thread::sleep(Duration::from_millis(100));
-        if ureq::get(&format!("http://127.0.0.1:{port}/api/health")).call().is_ok() {
+        if ureq::get(&format!("http://127.0.0.1:{port}/api/health"))
+            .call()
+            .is_ok()
+        {
             return child;
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 
@@ -61,28 +70,53 @@ fn kill_9_mid_session_loses_nothing_acknowledged() {
     let port = free_port();
     let mut server = start(&data, port);
 
-    let (status, created) = call("POST", port, "/setup/session", Some(json!({
-        "prompt": "a lighthouse at dusk",
-        "config_yaml": "feedback_mode: winner_only\nimage_size: 64x64\nnum_inference_steps: 2\ncandidate_count: 3\n",
-    })));
+    let (status, created) = call(
+        "POST",
+        port,
+        "/setup/session",
+        Some(json!({
+            "prompt": "a lighthouse at dusk",
+            "config_yaml": "feedback_mode: winner_only\nimage_size: 64x64\nnum_inference_steps: 2\ncandidate_count: 3\n",
+        })),
+    );
     assert_eq!(status, 200, "{created}");
     let sid = created["session"]["id"].as_str().unwrap().to_string();
     let (status, round) = call("POST", port, &format!("/sessions/{sid}/rounds/next"), None);
     assert_eq!(status, 200, "{round}");
     let rid = round["round_id"].as_str().unwrap().to_string();
-    let winner = round["candidate_metadata"][2]["id"].as_str().unwrap().to_string();
-    let (status, fb) = call("POST", port, &format!("/rounds/{rid}/feedback"),
-        Some(json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner}})));
+    let winner = round["candidate_metadata"][2]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, fb) = call(
+        "POST",
+        port,
+        &format!("/rounds/{rid}/feedback"),
+        Some(json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner}})),
+    );
     assert_eq!(status, 200, "{fb}");
     let acked_z = fb["next_incumbent_state"].clone();
 
     // A long round, killed while it renders.
-    let (_, slow) = call("POST", port, "/setup/session", Some(json!({
-        "prompt": "a slow render",
-        "config_yaml": "image_size: 128x128\nnum_inference_steps: 100\ncandidate_count: 8\n",
-    })));
-    let slow_sid = slow["session"]["id"].as_str().expect("slow session").to_string();
-    let (status, handle) = call("POST", port, &format!("/sessions/{slow_sid}/rounds/next/async"), None);
+    let (_, slow) = call(
+        "POST",
+        port,
+        "/setup/session",
+        Some(json!({
+            "prompt": "a slow render",
+            "config_yaml": "image_size: 128x128\nnum_inference_steps: 100\ncandidate_count: 8\n",
+        })),
+    );
+    let slow_sid = slow["session"]["id"]
+        .as_str()
+        .expect("slow session")
+        .to_string();
+    let (status, handle) = call(
+        "POST",
+        port,
+        &format!("/sessions/{slow_sid}/rounds/next/async"),
+        None,
+    );
     assert_eq!(status, 202);
     let running_job = handle["job_id"].as_str().unwrap().to_string();
     for _ in 0..200 {

@@ -24,7 +24,9 @@ fn payload(mode: &str, c: &[String]) -> Value {
         "winner_only" => json!({"winner_candidate_id": &c[1]}),
         "approve_reject" => json!({"winner_candidate_id": &c[1],
             "approvals": {&c[0]: false, &c[1]: true, &c[2]: true, &c[3]: false}}),
-        "top_k" => json!({"ranking": [&c[1], &c[2], &c[0]], "ranks": {&c[1]: 1, &c[2]: 2, &c[0]: 3}}),
+        "top_k" => {
+            json!({"ranking": [&c[1], &c[2], &c[0]], "ranks": {&c[1]: 1, &c[2]: 2, &c[0]: 3}})
+        }
         "critique_rating" => json!({"ratings": {&c[0]: 2, &c[1]: 5, &c[2]: 3, &c[3]: 1},
             "critique_tags": {&c[1]: ["good_composition"], &c[3]: ["too_dark"]}}),
         other => panic!("unknown mode {other}"),
@@ -32,7 +34,9 @@ fn payload(mode: &str, c: &[String]) -> Value {
 }
 
 async fn run_mode(server: &TestServer, mode: &str) {
-    let sid = server.create_session(mode, &format!("a lighthouse, {mode}")).await;
+    let sid = server
+        .create_session(mode, &format!("a lighthouse, {mode}"))
+        .await;
 
     // Round 1, synchronous.
     let (status, round1) = server
@@ -41,9 +45,14 @@ async fn run_mode(server: &TestServer, mode: &str) {
     assert_eq!(status, StatusCode::OK, "{mode}: {round1}");
     let c1 = ids(&round1);
     assert_eq!(c1.len(), 4, "{mode}: candidate_count");
-    assert_eq!(round1["candidate_metadata"][0]["sampler_role"], "baseline_prompt");
+    assert_eq!(
+        round1["candidate_metadata"][0]["sampler_role"],
+        "baseline_prompt"
+    );
     for c in round1["candidate_metadata"].as_array().unwrap() {
-        let url = c["image_path"].as_str().expect("every candidate has an image");
+        let url = c["image_path"]
+            .as_str()
+            .expect("every candidate has an image");
         let (status, png) = server.send_raw("GET", url, None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(&png[1..4], b"PNG", "{mode}: artifact is a PNG");
@@ -62,7 +71,10 @@ async fn run_mode(server: &TestServer, mode: &str) {
     assert_eq!(fb["winner_candidate_id"], c1[1].as_str(), "{mode}: winner");
     let z1: Vec<f64> = serde_json::from_value(fb["next_incumbent_state"].clone()).unwrap();
     assert_eq!(z1.len(), 4);
-    assert!(z1.iter().any(|v| *v != 0.0), "{mode}: z moved away from the prompt");
+    assert!(
+        z1.iter().any(|v| *v != 0.0),
+        "{mode}: z moved away from the prompt"
+    );
     assert!(fb["update_summary"]["updater"].is_string());
 
     // Round 2, asynchronous: the winner is carried forward with its image.
@@ -76,7 +88,9 @@ async fn run_mode(server: &TestServer, mode: &str) {
     let (_, session) = server.send("GET", &format!("/sessions/{sid}"), None).await;
     assert_eq!(session["current_round"], 2);
     assert_eq!(session["status"], "awaiting_feedback");
-    let (_, replay) = server.send("GET", &format!("/sessions/{sid}/replay"), None).await;
+    let (_, replay) = server
+        .send("GET", &format!("/sessions/{sid}/replay"), None)
+        .await;
     let rounds = replay["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 2);
     let first_winner = rounds[0]["candidates"]
@@ -108,10 +122,15 @@ async fn run_mode(server: &TestServer, mode: &str) {
     assert_eq!(job["state"], "succeeded", "{mode}: {job}");
     assert_eq!(job["runner_invocations"], 0, "feedback does not render");
 
-    let (_, replay) = server.send("GET", &format!("/sessions/{sid}/replay"), None).await;
+    let (_, replay) = server
+        .send("GET", &format!("/sessions/{sid}/replay"), None)
+        .await;
     assert_eq!(replay["schema_version"], "1.0");
     assert_eq!(replay["session"]["status"], "ready");
-    assert_eq!(replay["session"]["experiment_id"].as_str().map(str::len), Some(36));
+    assert_eq!(
+        replay["session"]["experiment_id"].as_str().map(str::len),
+        Some(36)
+    );
     for round in replay["rounds"].as_array().unwrap() {
         let fb = round["feedback_events"].as_array().unwrap();
         assert_eq!(fb.len(), 1, "{mode}: one feedback per round");
@@ -175,9 +194,16 @@ async fn time_travel_fork_and_delete() {
         .await;
     assert_eq!(status, StatusCode::OK, "{at2}");
     assert_eq!(at2["rounds"].as_array().unwrap().len(), 2);
-    assert_eq!(at2["session"]["incumbent_candidate_id"], winners[1].as_str());
+    assert_eq!(
+        at2["session"]["incumbent_candidate_id"],
+        winners[1].as_str()
+    );
     let (_, before) = server
-        .send("GET", &format!("/api/sessions/{sid}/rounds/2?point=before_feedback"), None)
+        .send(
+            "GET",
+            &format!("/api/sessions/{sid}/rounds/2?point=before_feedback"),
+            None,
+        )
         .await;
     assert_eq!(before["rounds"][1]["feedback_events"], json!([]));
     let (status, _) = server
@@ -187,7 +213,11 @@ async fn time_travel_fork_and_delete() {
 
     // Fork at round 1 and continue the branch: its round 2 carries round 1's winner.
     let (status, child) = server
-        .send("POST", &format!("/api/sessions/{sid}/fork"), Some(json!({"round": 1})))
+        .send(
+            "POST",
+            &format!("/api/sessions/{sid}/fork"),
+            Some(json!({"round": 1})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{child}");
     let cid = child["id"].as_str().unwrap().to_string();
@@ -199,20 +229,36 @@ async fn time_travel_fork_and_delete() {
     assert_eq!(status, StatusCode::OK, "{round}");
     assert_eq!(round["round_index"], 2);
     assert_eq!(round["candidate_metadata"][0]["sampler_role"], "incumbent");
-    assert_eq!(round["candidate_metadata"][0]["z"], at2["rounds"][0]["candidates"].as_array().unwrap().iter().find(|c| c["id"] == winners[0].as_str()).unwrap()["z"]);
+    assert_eq!(
+        round["candidate_metadata"][0]["z"],
+        at2["rounds"][0]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == winners[0].as_str())
+            .unwrap()["z"]
+    );
     let (_, parent) = server.send("GET", &format!("/sessions/{sid}"), None).await;
     assert_eq!(parent["lineage"]["children"][0]["session_id"], cid.as_str());
 
     // Delete: 204, then 404; unknown ids are 404 too.
-    let (status, _) = server.send("DELETE", &format!("/sessions/{cid}"), None).await;
+    let (status, _) = server
+        .send("DELETE", &format!("/sessions/{cid}"), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = server.send("GET", &format!("/sessions/{cid}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = server.send("DELETE", &format!("/sessions/{cid}"), None).await;
+    let (status, body) = server
+        .send("DELETE", &format!("/sessions/{cid}"), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "not_found");
     let (status, _) = server
-        .send("DELETE", "/sessions/0190a0a0-0000-7000-8000-000000000000", None)
+        .send(
+            "DELETE",
+            "/sessions/0190a0a0-0000-7000-8000-000000000000",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -220,36 +266,63 @@ async fn time_travel_fork_and_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calibration_then_first_round() {
     let server = TestServer::start().await;
-    let sid = server.create_session("scalar_rating", "a quiet forest").await;
+    let sid = server
+        .create_session("scalar_rating", "a quiet forest")
+        .await;
     let (status, handle) = server
-        .send("POST", &format!("/sessions/{sid}/style-calibration/generate/async"), None)
+        .send(
+            "POST",
+            &format!("/sessions/{sid}/style-calibration/generate/async"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let job = server.wait_job(handle["job_id"].as_str().unwrap()).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["runner_invocations"], 1);
-    let (_, replay) = server.send("GET", &format!("/sessions/{sid}/replay"), None).await;
+    let (_, replay) = server
+        .send("GET", &format!("/sessions/{sid}/replay"), None)
+        .await;
     let probes = replay["rounds"][0]["candidates"].as_array().unwrap();
     assert_eq!(probes.len(), 15);
-    assert!(probes.iter().all(|p| p["artifact_hash"].is_string() && p["sampler_role"] == "style_probe"));
+    assert!(probes
+        .iter()
+        .all(|p| p["artifact_hash"].is_string() && p["sampler_role"] == "style_probe"));
     let chosen: Vec<Value> = probes.iter().take(5).map(|p| p["id"].clone()).collect();
     let (status, body) = server
-        .send("POST", &format!("/sessions/{sid}/style-calibration/submit"), Some(json!({"selected_ids": chosen})))
+        .send(
+            "POST",
+            &format!("/sessions/{sid}/style-calibration/submit"),
+            Some(json!({"selected_ids": chosen})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let z: Vec<f64> = serde_json::from_value(body["current_z"].clone()).unwrap();
     let expected: Vec<f64> = (0..4)
-        .map(|i| probes.iter().take(5).map(|p| p["z"][i].as_f64().unwrap()).sum::<f64>() / 5.0)
+        .map(|i| {
+            probes
+                .iter()
+                .take(5)
+                .map(|p| p["z"][i].as_f64().unwrap())
+                .sum::<f64>()
+                / 5.0
+        })
         .collect();
     for (a, b) in z.iter().zip(&expected) {
         assert!((a - b).abs() < 1e-12);
     }
     // Again: 409; then the first round starts from the calibrated z.
     let (status, _) = server
-        .send("POST", &format!("/sessions/{sid}/style-calibration/submit"), Some(json!({"selected_ids": chosen})))
+        .send(
+            "POST",
+            &format!("/sessions/{sid}/style-calibration/submit"),
+            Some(json!({"selected_ids": chosen})),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, round) = server.send("POST", &format!("/sessions/{sid}/rounds/next"), None).await;
+    let (status, round) = server
+        .send("POST", &format!("/sessions/{sid}/rounds/next"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{round}");
     assert_eq!(round["state_summary"]["current_z"], json!(z));
 }

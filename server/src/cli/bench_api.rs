@@ -61,8 +61,13 @@ fn summary(mut xs: Vec<f64>) -> Value {
     json!({"n": xs.len(), "mean_ms": mean, "p50_ms": percentile(&xs, 50.0), "p99_ms": percentile(&xs, 99.0)})
 }
 
-/// One session's loop: per round, (generate latency, render ms, feedback latency).
-fn session_loop(base: &str, rounds: usize, index: usize) -> Result<(String, Vec<(f64, f64, f64)>), String> {
+/// Per round: (generate latency, render + queue wait ms, feedback latency).
+type RoundTimes = (f64, f64, f64);
+/// A session's id and its rounds.
+type SessionTimes = (String, Vec<RoundTimes>);
+
+/// One session's loop: per round, (generate latency, render + queue wait ms, feedback latency).
+fn session_loop(base: &str, rounds: usize, index: usize) -> Result<SessionTimes, String> {
     let (created, _) = call(
         "POST",
         &format!("{base}/setup/session"),
@@ -72,24 +77,36 @@ fn session_loop(base: &str, rounds: usize, index: usize) -> Result<(String, Vec<
             "config_yaml": "feedback_mode: winner_only\nimage_size: 64x64\nnum_inference_steps: 1\ncandidate_count: 3\n",
         })),
     )?;
-    let sid = created["session"]["id"].as_str().ok_or("no session id")?.to_string();
+    let sid = created["session"]["id"]
+        .as_str()
+        .ok_or("no session id")?
+        .to_string();
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let (round, generate_ms) = call("POST", &format!("{base}/sessions/{sid}/rounds/next"), None)?;
+        let (round, generate_ms) =
+            call("POST", &format!("{base}/sessions/{sid}/rounds/next"), None)?;
         let rid = round["round_id"].as_str().ok_or("no round id")?;
         let winner = round["candidate_metadata"][1]["id"].clone();
         let (session, _) = call("GET", &format!("{base}/sessions/{sid}"), None)?;
         let _ = session;
-        let (replay_job, _) = call("GET", &format!("{base}/api/jobs?session_id={sid}&limit=1"), None)?;
+        let (replay_job, _) = call(
+            "GET",
+            &format!("{base}/api/jobs?session_id={sid}&limit=1"),
+            None,
+        )?;
+        // Rendering and waiting behind other sessions' renders are not server overhead.
         let render_ms = replay_job[0]["result"]["timings"]
             .as_array()
             .and_then(|t| t.iter().find(|x| x["name"] == "total"))
             .and_then(|x| x["ms"].as_f64())
-            .unwrap_or(0.0);
+            .unwrap_or(0.0)
+            + replay_job[0]["queue_wait_ms"].as_f64().unwrap_or(0.0);
         let (_, feedback_ms) = call(
             "POST",
             &format!("{base}/rounds/{rid}/feedback"),
-            Some(json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner}})),
+            Some(
+                json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner}}),
+            ),
         )?;
         out.push((generate_ms, render_ms, feedback_ms));
     }
@@ -98,11 +115,14 @@ fn session_loop(base: &str, rounds: usize, index: usize) -> Result<(String, Vec<
 
 /// Runs the benchmark.
 pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
-    let data = std::env::temp_dir().join(format!("stablesteering-bench-api-{}", uuid::Uuid::now_v7()));
+    let data =
+        std::env::temp_dir().join(format!("stablesteering-bench-api-{}", uuid::Uuid::now_v7()));
     let port = free_port()?;
     let serve_args = ServeArgs {
         data_dir: data.clone(),
-        addr: format!("127.0.0.1:{port}").parse().map_err(|e| format!("{e}"))?,
+        addr: format!("127.0.0.1:{port}")
+            .parse()
+            .map_err(|e| format!("{e}"))?,
         site_root: PathBuf::from("target/site"),
         device: engine::DeviceRequest::Cpu,
         model: None,
@@ -123,14 +143,17 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
     }
 
     let started = Instant::now();
-    let results: Vec<Result<(String, Vec<(f64, f64, f64)>), String>> = std::thread::scope(|scope| {
+    let results: Vec<Result<SessionTimes, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..args.sessions)
             .map(|i| {
                 let base = base.clone();
                 scope.spawn(move || session_loop(&base, args.rounds, i))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
     });
     let loop_s = started.elapsed().as_secs_f64();
     let mut sessions = Vec::new();
@@ -143,7 +166,11 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
     let overhead = |range: std::ops::Range<usize>| -> Vec<f64> {
         rounds
             .iter()
-            .flat_map(|r| r[range.clone()].iter().map(|(g, render, f)| (g - render).max(0.0) + f))
+            .flat_map(|r| {
+                r[range.clone()]
+                    .iter()
+                    .map(|(g, render, f)| (g - render).max(0.0) + f)
+            })
             .collect()
     };
     let n = args.rounds;
@@ -176,7 +203,10 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
     });
     let read_s = read_started.elapsed().as_secs_f64();
     let mut read_lat = Vec::new();
@@ -184,8 +214,12 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
         read_lat.extend(r.map_err(|e| format!("bench api: {e}"))?);
     }
     let reads_done = read_lat.len();
-    let (replay, replay_ms) = call("GET", &format!("{base}/sessions/{}/replay", sessions[0]), None)
-        .map_err(|e| format!("bench api: {e}"))?;
+    let (replay, replay_ms) = call(
+        "GET",
+        &format!("{base}/sessions/{}/replay", sessions[0]),
+        None,
+    )
+    .map_err(|e| format!("bench api: {e}"))?;
     let report = json!({
         "sessions": args.sessions,
         "rounds_per_session": n,
@@ -210,7 +244,10 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
         "replay_of_longest_session_ms": replay_ms,
         "replay_rounds": replay["rounds"].as_array().map_or(0, Vec::len),
     });
-    println!("bench api: {} sessions × {} rounds on the tiny model (CPU), then {} GETs", args.sessions, n, reads_done);
+    println!(
+        "bench api: {} sessions × {} rounds on the tiny model (CPU), then {} GETs",
+        args.sessions, n, reads_done
+    );
     println!("  loop: {:.1} rounds/s, {:.0} requests/s; generate p50 {:.1} ms p99 {:.1} ms; feedback p50 {:.2} ms p99 {:.2} ms",
         report["loop"]["rounds_per_s"].as_f64().unwrap_or(0.0), report["loop"]["requests_per_s"].as_f64().unwrap_or(0.0),
         generate["p50_ms"].as_f64().unwrap_or(0.0), generate["p99_ms"].as_f64().unwrap_or(0.0),

@@ -63,7 +63,8 @@ pub struct RenderArgs {
 pub fn run(args: RenderArgs) -> Result<(), Failure> {
     let engine =
         Engine::load(&args.model, args.device, args.precision).map_err(|e| e.to_string())?;
-    let scratch = std::env::temp_dir().join(format!("stablesteering-render-{}", uuid::Uuid::now_v7()));
+    let scratch =
+        std::env::temp_dir().join(format!("stablesteering-render-{}", uuid::Uuid::now_v7()));
     let runner = Runner::new(engine, ArtifactStore::new(&scratch));
     let result = render_with(&runner, &args);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -152,7 +153,8 @@ fn latents_ref(spec: &str) -> Result<LatentsRef, Failure> {
             names.join(", ")
         )
     })?;
-    let file = std::fs::canonicalize(file).map_or_else(|_| file.to_string(), |p| p.display().to_string());
+    let file =
+        std::fs::canonicalize(file).map_or_else(|_| file.to_string(), |p| p.display().to_string());
     Ok(LatentsRef {
         file,
         tensor: name.to_string(),

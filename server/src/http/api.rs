@@ -114,10 +114,8 @@ async fn artifact(State(state): State<AppState>, Path(hash): Path<String>) -> Re
             bytes,
         )
             .into_response(),
-        None => ApiError(
-            ServiceError::not_found("artifact", "with this hash").field("hash"),
-        )
-        .into_response(),
+        None => ApiError(ServiceError::not_found("artifact", "with this hash").field("hash"))
+            .into_response(),
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::error::{parse_id, ApiError, ApiResult, JsonBody};
 use super::views;
 use crate::services::feedback::FeedbackRequest;
-use crate::services::history::require_session;
+use crate::services::history::{require_session, with_session};
 use crate::services::ServiceError;
 use crate::state::AppState;
 
@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/setup/config-template", get(config_template))
         .route("/setup/session", post(setup_session))
-        .route("/experiments", get(list_experiments).post(create_experiment))
+        .route(
+            "/experiments",
+            get(list_experiments).post(create_experiment),
+        )
         .route("/experiments/{id}", get(get_experiment))
         .route("/sessions", get(list_sessions).post(create_session))
         .route("/sessions/{id}", get(get_session).delete(delete_session))
@@ -202,8 +205,10 @@ async fn get_session(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id("session", &id)?;
-    let detail = require_session(&state.store, id)?;
-    Ok(Json(views::session_json(&detail, &state.services)))
+    let body = with_session(&state.store, id, |d| {
+        Ok(views::session_json(d, &state.services))
+    })?;
+    Ok(Json(body))
 }
 
 async fn delete_session(
@@ -231,8 +236,10 @@ async fn next_round_sync(
             job.error.unwrap_or_default()
         ))));
     }
-    let detail = require_session(&state.store, id)?;
-    Ok(Json(views::round_response(&detail, queued.round_id, &state.services)).into_response())
+    let body = with_session(&state.store, id, |d| {
+        Ok(views::round_response(d, queued.round_id, &state.services))
+    })?;
+    Ok(Json(body).into_response())
 }
 
 fn job_handle(job_id: uuid::Uuid, state: &str, round_id: Option<uuid::Uuid>) -> Response {
@@ -323,7 +330,10 @@ async fn calibration_submit(
     JsonBody(req): JsonBody<CalibrationSubmit>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id("session", &id)?;
-    let z = state.services.submit_calibration(id, req.selected_ids).await?;
+    let z = state
+        .services
+        .submit_calibration(id, req.selected_ids)
+        .await?;
     Ok(Json(json!({"ok": true, "current_z": z})))
 }
 

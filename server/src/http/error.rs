@@ -36,7 +36,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if e.kind == ErrorKind::Internal {
             tracing::error!(message = %e.message, "internal error");
         }
@@ -119,10 +120,14 @@ pub async fn api_not_found() -> ApiError {
 /// Parses a path id (a UUID) or answers 404 naming it: ids are checked before they touch
 /// anything.
 pub fn parse_id(what: &str, raw: &str) -> ApiResult<uuid::Uuid> {
-    raw.parse::<uuid::Uuid>()
-        .map_err(|_| ApiError(ServiceError::not_found(what, sanitize(raw)).field(format!("{what}_id"))))
+    raw.parse::<uuid::Uuid>().map_err(|_| {
+        ApiError(ServiceError::not_found(what, sanitize(raw)).field(format!("{what}_id")))
+    })
 }
 
 fn sanitize(raw: &str) -> String {
-    raw.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect()
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect()
 }

@@ -49,56 +49,58 @@ async fn job_events(
     let backlog = state.services.progress.since(job_id, last_seen);
     let terminal_in_backlog = backlog.iter().any(|u| u.terminal);
     let live = !matches!(record.state.as_str(), "succeeded" | "failed" | "cancelled");
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        if backlog.is_empty() && !live {
-            // Ended before this process saw it: one terminal event from the log.
-            let data = serde_json::json!({
-                "seq": u64::MAX, "job_id": job_id, "state": record.state, "message": record.status_message,
-                "progress": 100, "terminal": true, "result": record.result, "error": record.error,
-            });
-            let event = Event::default()
-                .id(u64::MAX.to_string())
-                .event("done")
-                .data(data.to_string());
-            Box::pin(stream::iter(vec![Ok(event)]))
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = if backlog
+        .is_empty()
+        && !live
+    {
+        // Ended before this process saw it: one terminal event from the log.
+        let data = serde_json::json!({
+            "seq": u64::MAX, "job_id": job_id, "state": record.state, "message": record.status_message,
+            "progress": 100, "terminal": true, "result": record.result, "error": record.error,
+        });
+        let event = Event::default()
+            .id(u64::MAX.to_string())
+            .event("done")
+            .data(data.to_string());
+        Box::pin(stream::iter(vec![Ok(event)]))
+    } else {
+        let start_seq = backlog.last().map_or(last_seen, |u| u.seq);
+        let first = stream::iter(backlog.iter().map(|u| Ok(to_event(u))).collect::<Vec<_>>());
+        if terminal_in_backlog {
+            Box::pin(first)
         } else {
-            let start_seq = backlog.last().map_or(last_seen, |u| u.seq);
-            let first = stream::iter(backlog.iter().map(|u| Ok(to_event(u))).collect::<Vec<_>>());
-            if terminal_in_backlog {
-                Box::pin(first)
-            } else {
-                let services = state.services.clone();
-                let live = stream::unfold(
-                    (rx, false, start_seq),
-                    move |(mut rx, done, mut next_seq)| {
-                        let services = services.clone();
-                        async move {
-                            if done {
-                                return None;
-                            }
-                            loop {
-                                let update = match rx.recv().await {
-                                    Ok(u) if u.job_id == job_id && u.seq > next_seq => u,
-                                    Ok(_) => continue,
-                                    // Fell behind: jump to the newest state of this job.
-                                    Err(RecvError::Lagged(_)) => {
-                                        match services.progress.since(job_id, next_seq).pop() {
-                                            Some(u) => u,
-                                            None => continue,
-                                        }
-                                    }
-                                    Err(RecvError::Closed) => return None,
-                                };
-                                next_seq = update.seq;
-                                let terminal = update.terminal;
-                                return Some((Ok(to_event(&update)), (rx, terminal, next_seq)));
-                            }
+            let services = state.services.clone();
+            let live = stream::unfold(
+                (rx, false, start_seq),
+                move |(mut rx, done, mut next_seq)| {
+                    let services = services.clone();
+                    async move {
+                        if done {
+                            return None;
                         }
-                    },
-                );
-                Box::pin(first.chain(live))
-            }
-        };
+                        loop {
+                            let update = match rx.recv().await {
+                                Ok(u) if u.job_id == job_id && u.seq > next_seq => u,
+                                Ok(_) => continue,
+                                // Fell behind: jump to the newest state of this job.
+                                Err(RecvError::Lagged(_)) => {
+                                    match services.progress.since(job_id, next_seq).pop() {
+                                        Some(u) => u,
+                                        None => continue,
+                                    }
+                                }
+                                Err(RecvError::Closed) => return None,
+                            };
+                            next_seq = update.seq;
+                            let terminal = update.terminal;
+                            return Some((Ok(to_event(&update)), (rx, terminal, next_seq)));
+                        }
+                    }
+                },
+            );
+            Box::pin(first.chain(live))
+        }
+    };
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())

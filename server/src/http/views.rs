@@ -70,7 +70,7 @@ pub fn session_json(d: &SessionDetail, services: &Services) -> Value {
             "parent": d.lineage.parent.as_ref().map(|p| json!({"session_id": p.session_id, "round": p.round})),
             "children": d.lineage.children.iter().map(|c| json!({"session_id": c.session_id, "round": c.round})).collect::<Vec<_>>(),
         },
-        "trajectory": d.trajectory.iter().map(|t| json!({"round_index": t.round_index, "z": t.z, "winner_candidate_id": t.winner_candidate_id})).collect::<Vec<_>>(),
+        "trajectory_length": d.trajectory.len(),
         "version": d.version,
     })
 }
@@ -79,7 +79,9 @@ pub fn session_json(d: &SessionDetail, services: &Services) -> Value {
 pub fn candidate_json(c: &CandidateView, round_id: &uuid::Uuid) -> Value {
     let mut params: Map<String, Value> = history::generation_params(&c.candidate);
     let predicted_score = params.remove("predicted_score").unwrap_or(Value::Null);
-    let predicted_uncertainty = params.remove("predicted_uncertainty").unwrap_or(Value::Null);
+    let predicted_uncertainty = params
+        .remove("predicted_uncertainty")
+        .unwrap_or(Value::Null);
     params.remove("image_ref");
     let hash = c.render.as_ref().map(|r| r.artifact_hash.clone());
     json!({
@@ -196,7 +198,12 @@ pub fn replay_json(d: &SessionDetail, services: &Services) -> Value {
 pub fn round_response(d: &SessionDetail, round_id: uuid::Uuid, services: &Services) -> Value {
     let round = d.rounds.iter().rev().find(|r| r.round_id == round_id);
     let candidates: Vec<Value> = round
-        .map(|r| r.candidates.iter().map(|c| candidate_json(c, &r.round_id)).collect())
+        .map(|r| {
+            r.candidates
+                .iter()
+                .map(|c| candidate_json(c, &r.round_id))
+                .collect()
+        })
         .unwrap_or_default();
     let urls: Vec<Value> = candidates
         .iter()

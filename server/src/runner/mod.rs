@@ -229,10 +229,7 @@ impl Runner {
                 ("encode".into(), t.encode_ms),
                 ("denoise".into(), t.denoise_ms),
                 ("decode".into(), t.decode_ms),
-                (
-                    "store".into(),
-                    store_started.elapsed().as_secs_f64() * 1e3,
-                ),
+                ("store".into(), store_started.elapsed().as_secs_f64() * 1e3),
                 ("total".into(), started.elapsed().as_secs_f64() * 1e3),
             ],
             device: self.engine.info().device.to_string(),
@@ -249,10 +246,12 @@ impl Runner {
                 loaded: info.name.clone(),
             });
         }
-        let scheduler: SchedulerKind = s
-            .scheduler
-            .parse()
-            .map_err(|e: engine::schedulers::SchedulerError| RunError::invalid("scheduler", e.to_string()))?;
+        let scheduler: SchedulerKind =
+            s.scheduler
+                .parse()
+                .map_err(|e: engine::schedulers::SchedulerError| {
+                    RunError::invalid("scheduler", e.to_string())
+                })?;
         let mode = match &s.steering_mode {
             None => None,
             Some(name) => Some(OffsetMode::parse(name).ok_or_else(|| {
@@ -293,7 +292,13 @@ impl Runner {
                     RgbImage {
                         width: s.width,
                         height: s.height,
-                        pixels: vec![0; s.width.saturating_mul(s.height).saturating_mul(3).min(1 << 26)],
+                        pixels: vec![
+                            0;
+                            s.width
+                                .saturating_mul(s.height)
+                                .saturating_mul(3)
+                                .min(1 << 26)
+                        ],
                     }
                 };
                 Some(InitImage {
@@ -324,10 +329,9 @@ pub fn latents_hash(values: &[f32]) -> String {
 }
 
 fn load_latents(latents: &LatentsRef) -> Result<Vec<f32>, RunError> {
-    let tensors = engine::stable_diffusion::weights::read_f32_tensors(std::path::Path::new(
-        &latents.file,
-    ))
-    .map_err(|e| RunError::invalid("init_latents", e.to_string()))?;
+    let tensors =
+        engine::stable_diffusion::weights::read_f32_tensors(std::path::Path::new(&latents.file))
+            .map_err(|e| RunError::invalid("init_latents", e.to_string()))?;
     let tensor = tensors.get(&latents.tensor).ok_or_else(|| {
         RunError::invalid(
             "init_latents",

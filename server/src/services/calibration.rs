@@ -57,8 +57,12 @@ impl Services {
                 init_latents: None,
             })
             .collect();
-        settings.context.insert("session_id".into(), json!(session_id));
-        settings.context.insert("round_id".into(), json!(Uuid::now_v7()));
+        settings
+            .context
+            .insert("session_id".into(), json!(session_id));
+        settings
+            .context
+            .insert("round_id".into(), json!(Uuid::now_v7()));
         settings.context.insert("round_index".into(), json!(0));
         let snapshot = Snapshot::seal(settings);
         self.check_snapshot(&snapshot)?;
@@ -83,11 +87,16 @@ impl Services {
         let snapshot = Snapshot::from_stored(&job.settings_json, &job.settings_hash)
             .map_err(|e| Failure::new(e.to_string()))?;
         let ctx = &snapshot.settings().context;
-        let id = |k: &str| ctx.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
+        let id = |k: &str| {
+            ctx.get(k)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse::<Uuid>().ok())
+        };
         let (Some(session_id), Some(round_id)) = (id("session_id"), id("round_id")) else {
             return Err(Failure::new("calibration job without session or round id"));
         };
-        let detail = require_session(&self.store, session_id).map_err(|e| Failure::new(e.message))?;
+        let detail =
+            require_session(&self.store, session_id).map_err(|e| Failure::new(e.message))?;
         let config = history::config_of(&detail).map_err(|e| Failure::new(e.message))?;
         let current_z = history::current_z(&detail, &config);
         let composed = compose_calibration_round(&session_id.to_string(), &config, &current_z, 0)
@@ -171,7 +180,9 @@ impl Services {
             .rev()
             .find(|r| r.calibration)
             .ok_or_else(|| {
-                ServiceError::conflict("this session has no calibration probes; generate them first")
+                ServiceError::conflict(
+                    "this session has no calibration probes; generate them first",
+                )
             })?;
         if !round.selected_candidate_ids.is_empty() {
             return Err(ServiceError::conflict("calibration was already submitted"));

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::history::{self, require_session};
+use super::history;
 use super::jobs::{Completion, Failure, JobKind, NewJob};
 use super::{ServiceError, ServiceResult, Services};
 use crate::artifacts::content_hash;
@@ -147,8 +147,21 @@ impl Services {
         round_id: Uuid,
         request: &FeedbackRequest,
     ) -> ServiceResult<Prepared> {
-        let detail = require_session(&self.store, session_id)?;
-        let config = history::config_of(&detail)?;
+        history::with_session(&self.store, session_id, |detail| {
+            prepare_feedback_on(detail, session_id, round_id, request)
+        })
+    }
+}
+
+/// Validates feedback against the session's projection and computes the update.
+fn prepare_feedback_on(
+    detail: &SessionDetail,
+    session_id: Uuid,
+    round_id: Uuid,
+    request: &FeedbackRequest,
+) -> ServiceResult<Prepared> {
+    {
+        let config = history::config_of(detail)?;
         let submitted = FeedbackMode::parse(&request.feedback_type).ok_or_else(|| {
             ServiceError::invalid(
                 "feedback_type",
@@ -172,11 +185,11 @@ impl Services {
             ));
         }
         crate::steering::feedback::check_mode(config.feedback_mode, submitted)?;
-        let latest = history::latest_round(&detail).map_or(0, |r| r.index);
+        let latest = history::latest_round(detail).map_or(0, |r| r.index);
         check_round_accepts_feedback(RoundState {
             target_round_index: round.index,
             latest_round_index: latest,
-            session_awaiting_feedback: history::awaiting_feedback(&detail)
+            session_awaiting_feedback: history::awaiting_feedback(detail)
                 && round.status == RoundStatus::AwaitingFeedback,
             round_has_feedback: round.feedback.is_some(),
         })?;
@@ -194,7 +207,8 @@ impl Services {
         }
         let normalized =
             normalize_for_round(config.feedback_mode, submitted, &request.payload, &id_refs)?;
-        let dimension_ratings = dimension_values(&request.dimension_ratings, &ids, "dimension_ratings", 1, 5)?;
+        let dimension_ratings =
+            dimension_values(&request.dimension_ratings, &ids, "dimension_ratings", 1, 5)?;
         let dimension_priorities = dimension_values(
             &request.dimension_priorities,
             &ids,
@@ -212,7 +226,7 @@ impl Services {
             }
         }
 
-        let current_z = history::current_z(&detail, &config);
+        let current_z = history::current_z(detail, &config);
         let candidates: Vec<UpdateCandidate> = round
             .candidates
             .iter()
@@ -233,8 +247,12 @@ impl Services {
             &normalized,
         )
         .map_err(|e| ServiceError::invalid(e.field(), e.to_string()))?;
-        let mut records = history::round_records(&detail);
-        if let Some(last) = records.iter_mut().rev().find(|r| r.id == round_id.to_string()) {
+        let mut records = history::round_records(detail);
+        if let Some(last) = records
+            .iter_mut()
+            .rev()
+            .find(|r| r.id == round_id.to_string())
+        {
             last.winner_candidate_id = Some(outcome.winner_candidate_id.clone());
         }
         let report = evaluate_convergence(&config, &outcome.next_z, &records);

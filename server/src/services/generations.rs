@@ -74,7 +74,12 @@ impl Services {
                 })
             })
             .collect();
-        let seeds: Vec<u64> = snapshot.settings().candidates.iter().map(|c| c.seed).collect();
+        let seeds: Vec<u64> = snapshot
+            .settings()
+            .candidates
+            .iter()
+            .map(|c| c.seed)
+            .collect();
         Ok(Completion {
             result: json!({
                 "artifact_hashes": output.images.iter().map(|i| i.artifact_hash.clone()).collect::<Vec<_>>(),

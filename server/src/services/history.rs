@@ -89,6 +89,21 @@ pub fn round_candidate(c: &Candidate, artifact: Option<&str>) -> RoundCandidate 
     }
 }
 
+/// A stored candidate without its generation parameters.
+fn light_candidate(c: &Candidate, artifact: Option<&str>) -> RoundCandidate {
+    RoundCandidate {
+        id: c.candidate_id.0.to_string(),
+        candidate_index: c.index as usize,
+        z: c.z.clone(),
+        role: c.role.clone(),
+        seed: u64::from(c.seed),
+        image_ref: artifact.map(str::to_string),
+        predicted_score: None,
+        predicted_uncertainty: None,
+        generation_params: Map::new(),
+    }
+}
+
 /// The session's history as the steering domain reads it.
 pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
     let mut records = Vec::new();
@@ -101,7 +116,13 @@ pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
             winner_candidate_id: Some(inc.candidate_id.0.to_string()),
         });
     }
-    for round in live_rounds(detail) {
+    let live: Vec<&RoundView> = live_rounds(detail).collect();
+    let newest = live.len().saturating_sub(1);
+    for (position, round) in live.into_iter().enumerate() {
+        // Only the newest round's candidates need their generation parameters (the carried
+        // incumbent copies them); older rounds are read for z, winners and image keys only, so
+        // skipping their JSON keeps composing a round flat in the length of the history.
+        let full = position == newest;
         records.push(RoundRecord {
             id: round.round_id.to_string(),
             round_index: round.index,
@@ -110,10 +131,12 @@ pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
                 .candidates
                 .iter()
                 .map(|c| {
-                    round_candidate(
-                        &c.candidate,
-                        c.render.as_ref().map(|r| r.artifact_hash.as_str()),
-                    )
+                    let artifact = c.render.as_ref().map(|r| r.artifact_hash.as_str());
+                    if full {
+                        round_candidate(&c.candidate, artifact)
+                    } else {
+                        light_candidate(&c.candidate, artifact)
+                    }
                 })
                 .collect(),
             winner_candidate_id: round
@@ -123,6 +146,20 @@ pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
         });
     }
     records
+}
+
+/// Runs `f` on a live session's projection without copying it (the hot paths must not clone a
+/// 300-round history per request), or answers 404. `f` runs under the projections' read lock:
+/// it must not append or wait.
+pub fn with_session<R>(
+    store: &crate::store::SledStore,
+    session_id: Uuid,
+    f: impl FnOnce(&SessionDetail) -> ServiceResult<R>,
+) -> ServiceResult<R> {
+    store.with_projections(|p| match p.sessions.get(&session_id) {
+        Some(d) if !d.deleted => f(d),
+        _ => Err(ServiceError::not_found("session", session_id)),
+    })
 }
 
 /// Loads a live session or answers 404.

@@ -21,9 +21,7 @@ use super::progress::Tick;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::events::{JobCancelled, JobFailed, JobFinished, JobQueued, JobStarted};
 use crate::store::projections::jobs::{JobState, JobView};
-use crate::store::{
-    AppendRequest, Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId,
-};
+use crate::store::{AppendRequest, Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +124,10 @@ pub struct JobRecord {
     pub candidate: usize,
     pub total_candidates: usize,
     pub eta_seconds: Option<f64>,
+    /// Time spent queued before a worker took it.
+    pub queue_wait_ms: Option<f64>,
+    /// Time from start to end.
+    pub run_ms: Option<f64>,
     pub events_url: String,
     pub created_at: String,
     pub updated_at: String,
@@ -251,7 +253,9 @@ impl Services {
     }
 
     async fn run_job(self: &Arc<Self>, job_id: Uuid) {
-        let Some(job) = self.store.job(job_id) else { return };
+        let Some(job) = self.store.job(job_id) else {
+            return;
+        };
         if job.state != JobState::Queued {
             self.release(job_id, job.session_id);
             return;
@@ -522,6 +526,13 @@ impl Services {
             candidate: live.as_ref().map_or(0, |u| u.candidate),
             total_candidates: live.as_ref().map_or(0, |u| u.total_candidates),
             eta_seconds: live.as_ref().and_then(|u| u.eta_seconds),
+            queue_wait_ms: job
+                .started_at_us
+                .map(|s| (s - job.queued_at_us) as f64 / 1e3),
+            run_ms: match (job.started_at_us, job.finished_at_us) {
+                (Some(s), Some(f)) => Some((f - s) as f64 / 1e3),
+                _ => None,
+            },
             events_url: format!("/api/jobs/{}/events", job.job_id),
             created_at: crate::services::history::iso(job.queued_at_us),
             updated_at: crate::services::history::iso(

@@ -69,7 +69,9 @@ pub struct Services {
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").field("runner", &self.runner).finish()
+        f.debug_struct("Services")
+            .field("runner", &self.runner)
+            .finish()
     }
 }
 

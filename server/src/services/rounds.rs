@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::history::{self, require_session};
+use super::history;
 use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
 use super::progress::Tick;
 use super::{ServiceError, ServiceResult, Services};
@@ -25,7 +25,7 @@ use crate::store::events::{
     Timing,
 };
 use crate::store::projections::jobs::JobView;
-use crate::store::projections::session::SessionStatus;
+use crate::store::projections::session::{SessionDetail, SessionStatus};
 use crate::store::{Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId};
 
 /// The scheduler steering rounds use: DPM-Solver++ 2M gives clean images at the reference's
@@ -43,7 +43,36 @@ pub struct QueuedRound {
 impl Services {
     /// Composes the next round of `session_id` and queues its render.
     pub async fn queue_round(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<QueuedRound> {
-        let detail = require_session(&self.store, session_id)?;
+        let (snapshot, extra, composed_index, round_id, job_id) =
+            history::with_session(&self.store, session_id, |detail| {
+                self.prepare_round(detail, session_id)
+            })?;
+        self.remember_round(round_id, session_id);
+        self.enqueue(
+            NewJob {
+                job_id,
+                kind: JobKind::GenerateRound,
+                session_id: Some(session_id),
+                settings_hash: snapshot.hash().to_string(),
+                settings_json: snapshot.json().to_string(),
+            },
+            extra,
+        )
+        .await?;
+        Ok(QueuedRound {
+            job_id,
+            round_id,
+            round_index: composed_index,
+        })
+    }
+
+    /// Composes the next round from the session's projection (borrowed, not copied).
+    #[allow(clippy::type_complexity)]
+    fn prepare_round(
+        &self,
+        detail: &SessionDetail,
+        session_id: Uuid,
+    ) -> ServiceResult<(Snapshot, Vec<StreamAppend>, u32, Uuid, Uuid)> {
         match detail.status {
             SessionStatus::AwaitingFeedback => {
                 return Err(ServiceError::conflict(
@@ -57,21 +86,20 @@ impl Services {
             }
             _ => {}
         }
-        let config = history::config_of(&detail)?;
-        let current_z = history::current_z(&detail, &config);
-        let records = history::round_records(&detail);
+        let config = history::config_of(detail)?;
+        let current_z = history::current_z(detail, &config);
+        let records = history::round_records(detail);
         let sid = session_id.to_string();
         let incumbent = detail.incumbent_candidate_id.map(|u| u.to_string());
         let view = SessionView {
             session_id: &sid,
             config: &config,
             current_z: &current_z,
-            current_round: history::effective_round(&detail),
+            current_round: history::effective_round(detail),
             incumbent_candidate_id: incumbent.as_deref(),
             rounds: &records,
         };
-        let composed =
-            compose_round(&view).map_err(|e| ServiceError::conflict(e.to_string()))?;
+        let composed = compose_round(&view).map_err(|e| ServiceError::conflict(e.to_string()))?;
         let (width, height) = config.image_dimensions()?;
         let round_id = Uuid::now_v7();
         let job_id = Uuid::now_v7();
@@ -90,7 +118,12 @@ impl Services {
         let mut stored = Vec::with_capacity(composed.candidates.len());
         for c in &composed.candidates {
             let candidate_id = Uuid::now_v7();
-            stored.push(stored_candidate(candidate_id, c, &settings.model.name, &config));
+            stored.push(stored_candidate(
+                candidate_id,
+                c,
+                &settings.model.name,
+                &config,
+            ));
             if !c.carried_forward {
                 settings.candidates.push(SnapshotCandidate {
                     candidate_id: Some(candidate_id),
@@ -107,7 +140,10 @@ impl Services {
         context.insert("sampler".into(), json!(config.sampler.as_str()));
         context.insert("updater".into(), json!(config.updater.as_str()));
         context.insert("feedback_mode".into(), json!(config.feedback_mode.as_str()));
-        context.insert("steering_dimension".into(), json!(config.steering_dimension));
+        context.insert(
+            "steering_dimension".into(),
+            json!(config.steering_dimension),
+        );
         context.insert("server_version".into(), json!(env!("CARGO_PKG_VERSION")));
         let snapshot = Snapshot::seal(settings);
         self.check_snapshot(&snapshot)?;
@@ -132,23 +168,7 @@ impl Services {
             expected: ExpectedVersion::Exact(detail.version),
             events: events.into_iter().map(NewEvent::new).collect(),
         }];
-        self.remember_round(round_id, session_id);
-        self.enqueue(
-            NewJob {
-                job_id,
-                kind: JobKind::GenerateRound,
-                session_id: Some(session_id),
-                settings_hash: snapshot.hash().to_string(),
-                settings_json: snapshot.json().to_string(),
-            },
-            extra,
-        )
-        .await?;
-        Ok(QueuedRound {
-            job_id,
-            round_id,
-            round_index: composed.round_index,
-        })
+        Ok((snapshot, extra, composed.round_index, round_id, job_id))
     }
 
     /// Refuses a snapshot the engine would refuse, before anything is recorded.
@@ -202,7 +222,9 @@ impl Services {
             })
             .collect();
         for (candidate, image) in snapshot.settings().candidates.iter().zip(&output.images) {
-            let Some(candidate_id) = candidate.candidate_id else { continue };
+            let Some(candidate_id) = candidate.candidate_id else {
+                continue;
+            };
             events.push(Event::CandidateRendered(CandidateRendered {
                 round_id: Id(round_id),
                 candidate_id: Id(candidate_id),
@@ -214,7 +236,11 @@ impl Services {
             }));
         }
         // The carried-forward incumbent keeps the image of the round it won.
-        if let Some(detail) = self.store.session(session_id) {
+        let carried: Vec<Event> = self.store.with_projections(|p| {
+            let mut carried = Vec::new();
+            let Some(detail) = p.sessions.get(&session_id) else {
+                return carried;
+            };
             if let Some(round) = detail.rounds.iter().rev().find(|r| r.round_id == round_id) {
                 for c in &round.candidates {
                     let params = history::generation_params(&c.candidate);
@@ -222,7 +248,7 @@ impl Services {
                         continue;
                     }
                     if let Some(hash) = params.get("image_ref").and_then(Value::as_str) {
-                        events.push(Event::CandidateRendered(CandidateRendered {
+                        carried.push(Event::CandidateRendered(CandidateRendered {
                             round_id: Id(round_id),
                             candidate_id: c.candidate.candidate_id,
                             artifact_hash: hash.to_string(),
@@ -234,7 +260,9 @@ impl Services {
                     }
                 }
             }
-        }
+            carried
+        });
+        events.extend(carried);
         events.push(Event::RoundReady(RoundReady {
             round_id: Id(round_id),
         }));
@@ -284,7 +312,9 @@ impl Services {
                 let tick = progress_tick(&p, &mut last_preview);
                 services.progress.publish(job_id, tick);
             };
-            services.runner.run(job_id, &snapshot, &mut observer, &cancel)
+            services
+                .runner
+                .run(job_id, &snapshot, &mut observer, &cancel)
         })
         .await;
         match joined {
@@ -347,8 +377,8 @@ fn progress_tick(p: &Progress<'_>, last_preview: &mut Option<Instant>) -> Tick {
         ),
     };
     // Previews at most 4 times a second: they are for eyes, not for the record.
-    let due = last_preview.is_none_or(|t| t.elapsed().as_millis() >= 250)
-        || p.step == p.total_steps;
+    let due =
+        last_preview.is_none_or(|t| t.elapsed().as_millis() >= 250) || p.step == p.total_steps;
     let previews = if p.phase == Phase::Denoising && due && !p.previews.is_empty() {
         *last_preview = Some(Instant::now());
         p.previews

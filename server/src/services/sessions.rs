@@ -68,10 +68,7 @@ impl Services {
         }
         let config = StrategyConfig::from_map(&merged).map_err(|e| {
             let mut err: ServiceError = e.into();
-            err.field = Some(format!(
-                "config.{}",
-                err.field.clone().unwrap_or_default()
-            ));
+            err.field = Some(format!("config.{}", err.field.clone().unwrap_or_default()));
             err
         })?;
         self.check_config(&config)?;
@@ -140,10 +137,7 @@ impl Services {
                     .map_err(|e| ServiceError::internal(e.to_string()))?
             }
             None => config.ok_or_else(|| {
-                ServiceError::invalid(
-                    "config",
-                    "either experiment_id or config must be provided",
-                )
+                ServiceError::invalid("config", "either experiment_id or config must be provided")
             })?,
         };
         let id = Uuid::now_v7();
@@ -221,10 +215,21 @@ impl Services {
     }
 
     /// Forks `session_id` at the end of `round`; returns the new session.
-    pub async fn fork_session(self: &Arc<Self>, session_id: Uuid, round: u32) -> ServiceResult<Uuid> {
+    pub async fn fork_session(
+        self: &Arc<Self>,
+        session_id: Uuid,
+        round: u32,
+    ) -> ServiceResult<Uuid> {
         let detail = require_session(&self.store, session_id)?;
-        let known = detail.rounds.iter().any(|r| r.index == round && !r.calibration)
-            || detail.lineage.parent.as_ref().is_some_and(|p| p.round == round)
+        let known = detail
+            .rounds
+            .iter()
+            .any(|r| r.index == round && !r.calibration)
+            || detail
+                .lineage
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.round == round)
             || round == 0;
         if !known {
             return Err(ServiceError::not_found(
@@ -250,7 +255,10 @@ fn config_json(config: &StrategyConfig) -> String {
 /// Refuses empty (unless allowed), oversized or control-character text.
 pub fn check_text(field: &str, text: &str, max: usize, empty_ok: bool) -> ServiceResult<()> {
     if !empty_ok && text.trim().is_empty() {
-        return Err(ServiceError::invalid(field, format!("{field} must not be empty")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if text.chars().count() > max {
         return Err(ServiceError::invalid(
@@ -258,7 +266,10 @@ pub fn check_text(field: &str, text: &str, max: usize, empty_ok: bool) -> Servic
             format!("{field} is longer than {max} characters"),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(ServiceError::invalid(
             field,
             format!("{field} contains control characters"),
