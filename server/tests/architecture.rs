@@ -37,7 +37,7 @@ fn only_the_runner_calls_the_engine() {
         let engine_bench = name == "src/cli/bench_engine.rs";
         for (number, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            let renders = code.contains(".render(")
+            let renders = code.contains(".render(&")
                 || code.contains("render_with_noise(")
                 || code.contains(".unet_forward(")
                 || code.contains(".vae_decode(")

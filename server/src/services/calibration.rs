@@ -102,7 +102,7 @@ impl Services {
         let composed = compose_calibration_round(&session_id.to_string(), &config, &current_z, 0)
             .map_err(|e| Failure::new(e.to_string()))?;
         let output = self
-            .render(job.job_id, snapshot.clone(), cancel)
+            .render_job(job.job_id, snapshot.clone(), cancel)
             .await
             .map_err(|e| Failure {
                 cancelled: matches!(e, RunError::Cancelled { .. }),

@@ -44,7 +44,7 @@ impl Services {
         let snapshot = Snapshot::from_stored(&job.settings_json, &job.settings_hash)
             .map_err(|e| Failure::new(e.to_string()))?;
         let output = self
-            .render(job.job_id, snapshot.clone(), cancel)
+            .render_job(job.job_id, snapshot.clone(), cancel)
             .await
             .map_err(|e| Failure {
                 cancelled: matches!(e, RunError::Cancelled { .. }),

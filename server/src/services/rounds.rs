@@ -191,7 +191,7 @@ impl Services {
             .map_err(|e| Failure::new(e.to_string()))?;
         let (session_id, round_id) = round_ids(&snapshot)
             .ok_or_else(|| Failure::new("round job without session or round id"))?;
-        let output = match self.render(job.job_id, snapshot.clone(), cancel).await {
+        let output = match self.render_job(job.job_id, snapshot.clone(), cancel).await {
             Ok(o) => o,
             Err(e) => {
                 let cancelled = matches!(e, RunError::Cancelled { .. });
@@ -298,7 +298,7 @@ impl Services {
     }
 
     /// Renders a snapshot through the runner on a blocking thread, publishing progress.
-    pub(crate) async fn render(
+    pub(crate) async fn render_job(
         self: &Arc<Self>,
         job_id: Uuid,
         snapshot: Snapshot,
