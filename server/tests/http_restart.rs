@@ -126,6 +126,30 @@ fn kill_9_mid_session_loses_nothing_acknowledged() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    // A third session's round waits behind it in the queue (one render worker).
+    let (_, waiting) = call(
+        "POST",
+        port,
+        "/setup/session",
+        Some(json!({
+            "prompt": "a queued render",
+            "config_yaml": "image_size: 64x64\nnum_inference_steps: 2\ncandidate_count: 2\n",
+        })),
+    );
+    let waiting_sid = waiting["session"]["id"]
+        .as_str()
+        .expect("queued session")
+        .to_string();
+    let (status, queued) = call(
+        "POST",
+        port,
+        &format!("/sessions/{waiting_sid}/rounds/next/async"),
+        None,
+    );
+    assert_eq!(status, 202);
+    let queued_job = queued["job_id"].as_str().unwrap().to_string();
+    let (_, job) = call("GET", port, &format!("/jobs/{queued_job}"), None);
+    assert_eq!(job["state"], "queued", "{job}");
     // SIGKILL: no shutdown hooks run.
     unsafe_kill(&mut server);
 
@@ -142,6 +166,17 @@ fn kill_9_mid_session_loses_nothing_acknowledged() {
     assert!(job["error"].as_str().unwrap().contains("restart"), "{job}");
     let (_, slow_session) = call("GET", port, &format!("/sessions/{slow_sid}"), None);
     assert_eq!(slow_session["status"], "ready");
+    // The queued job was resumed and ran.
+    let mut resumed = Value::Null;
+    for _ in 0..600 {
+        resumed = call("GET", port, &format!("/jobs/{queued_job}"), None).1;
+        if resumed["state"] == "succeeded" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(resumed["state"], "succeeded", "{resumed}");
+    assert_eq!(resumed["runner_invocations"], 1);
     // The session continues: round 2 carries the acknowledged winner.
     let (status, round2) = call("POST", port, &format!("/sessions/{sid}/rounds/next"), None);
     assert_eq!(status, 200, "{round2}");
