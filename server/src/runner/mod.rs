@@ -50,6 +50,19 @@ pub struct RunOutput {
     pub device: String,
 }
 
+impl RunOutput {
+    /// The timings in the shape `candidate.rendered` records them.
+    pub fn event_timings(&self) -> Vec<crate::store::events::Timing> {
+        self.timings
+            .iter()
+            .map(|(name, ms)| crate::store::events::Timing {
+                name: name.clone(),
+                ms: *ms,
+            })
+            .collect()
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

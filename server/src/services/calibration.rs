@@ -13,7 +13,7 @@ use super::{ServiceError, ServiceResult, Services};
 use crate::runner::{RenderKind, RunError, Snapshot, SnapshotCandidate};
 use crate::steering::composition::{calibration_mean, compose_calibration_round, RoundCandidate};
 use crate::store::events::{
-    CalibrationGenerated, CalibrationSubmitted, Candidate, CandidateRendered, Timing,
+    CalibrationGenerated, CalibrationSubmitted, Candidate, CandidateRendered,
 };
 use crate::store::projections::jobs::JobView;
 use crate::store::{AppendRequest, Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId};
@@ -138,14 +138,7 @@ impl Services {
                 }
             })
             .collect();
-        let timings: Vec<Timing> = output
-            .timings
-            .iter()
-            .map(|(name, ms)| Timing {
-                name: name.clone(),
-                ms: *ms,
-            })
-            .collect();
+        let timings = output.event_timings();
         let mut events = vec![Event::CalibrationGenerated(CalibrationGenerated {
             round_id: Id(round_id),
             candidates,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
 use super::{ServiceResult, Services};
 use crate::runner::{RunError, Snapshot};
-use crate::store::events::{CandidateRendered, Timing};
+use crate::store::events::CandidateRendered;
 use crate::store::projections::jobs::JobView;
 use crate::store::{Event, Id, StreamId};
 
@@ -51,14 +51,7 @@ impl Services {
                 reason: e.to_string(),
                 extra: Vec::new(),
             })?;
-        let timings: Vec<Timing> = output
-            .timings
-            .iter()
-            .map(|(name, ms)| Timing {
-                name: name.clone(),
-                ms: *ms,
-            })
-            .collect();
+        let timings = output.event_timings();
         let events: Vec<Event> = output
             .images
             .iter()

@@ -235,12 +235,23 @@ impl Services {
     fn release(&self, job_id: Uuid, session_id: Option<Uuid>) {
         if let Ok(mut control) = self.control.lock() {
             control.cancels.remove(&job_id);
+            control.started.remove(&job_id);
             if let Some(s) = session_id {
                 if control.by_session.get(&s) == Some(&job_id) {
                     control.by_session.remove(&s);
                 }
             }
         }
+    }
+
+    /// Sets a job's cancel flag; returns whether a worker had already claimed it.
+    fn mark_cancelled(&self, job_id: Uuid) -> bool {
+        self.control.lock().is_ok_and(|control| {
+            if let Some(flag) = control.cancels.get(&job_id) {
+                flag.store(true, Ordering::SeqCst);
+            }
+            control.started.contains(&job_id)
+        })
     }
 
     /// The cancel flag of an active job.
@@ -261,7 +272,15 @@ impl Services {
             return;
         }
         let cancel = self.cancel_flag(job_id);
-        if cancel.load(Ordering::SeqCst) {
+        let claimed = self.control.lock().is_ok_and(|mut control| {
+            if cancel.load(Ordering::SeqCst) {
+                false
+            } else {
+                control.started.insert(job_id);
+                true
+            }
+        });
+        if !claimed {
             return;
         }
         let started = self
@@ -387,8 +406,7 @@ impl Services {
             .job(job_id)
             .ok_or_else(|| ServiceError::not_found("job", job_id))?;
         match job.state {
-            JobState::Queued => {
-                self.cancel_flag(job_id).store(true, Ordering::SeqCst);
+            JobState::Queued if !self.mark_cancelled(job_id) => {
                 let extra = self.abandon_events(&job, "cancelled before it started");
                 self.finish(
                     &job,
@@ -400,8 +418,9 @@ impl Services {
                 )
                 .await;
             }
-            JobState::Running => {
-                self.cancel_flag(job_id).store(true, Ordering::SeqCst);
+            JobState::Queued | JobState::Running => {
+                // A worker has it: it sees the flag between steps and records the end itself.
+                self.mark_cancelled(job_id);
                 self.wait_terminal(job_id, std::time::Duration::from_secs(60))
                     .await;
             }

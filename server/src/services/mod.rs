@@ -48,6 +48,9 @@ pub(crate) struct JobControl {
     pub cancels: HashMap<Uuid, Arc<AtomicBool>>,
     /// The one active job of each session.
     pub by_session: HashMap<Uuid, Uuid>,
+    /// Jobs a worker has claimed; a cancel decides "queued" or "running" under the same lock,
+    /// so a job is never ended twice.
+    pub started: std::collections::HashSet<Uuid>,
 }
 
 /// Everything the commands need.

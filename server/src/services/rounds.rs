@@ -22,7 +22,6 @@ use crate::runner::{RenderKind, RunError, RunOutput, Snapshot, SnapshotCandidate
 use crate::steering::composition::{compose_round, ComposedCandidate, SessionView};
 use crate::store::events::{
     Candidate, CandidateRendered, CandidatesProposed, RoundFailed, RoundReady, RoundRequested,
-    Timing,
 };
 use crate::store::projections::jobs::JobView;
 use crate::store::projections::session::{SessionDetail, SessionStatus};
@@ -213,14 +212,7 @@ impl Services {
             },
         );
         let mut events = Vec::new();
-        let timings: Vec<Timing> = output
-            .timings
-            .iter()
-            .map(|(name, ms)| Timing {
-                name: name.clone(),
-                ms: *ms,
-            })
-            .collect();
+        let timings = output.event_timings();
         for (candidate, image) in snapshot.settings().candidates.iter().zip(&output.images) {
             let Some(candidate_id) = candidate.candidate_id else {
                 continue;
