@@ -341,8 +341,13 @@ async fn calibration_submit(
 pub async fn diagnostics(State(state): State<AppState>) -> Json<Value> {
     let model = state.services.runner.model();
     let device = &state.runtime.device;
-    let jobs = state.services.list_jobs(None, usize::MAX);
-    let count = |s: &str| jobs.iter().filter(|j| j.state == s).count();
+    // Count states on the projection; building full job records would parse every snapshot.
+    use crate::store::projections::jobs::JobState;
+    let count = |wanted: JobState| {
+        state
+            .store
+            .with_projections(|p| p.jobs.values().filter(|j| j.state == wanted).count())
+    };
     Json(json!({
         "backend": "burn",
         "model_source": model.dir.as_ref().map(|d| d.display().to_string()),
@@ -370,11 +375,11 @@ pub async fn diagnostics(State(state): State<AppState>) -> Json<Value> {
             "artifact_bytes": state.services.runner.artifacts().total_bytes(),
         },
         "queue": {
-            "queued": count("queued"),
-            "running": count("running"),
-            "succeeded": count("succeeded"),
-            "failed": count("failed"),
-            "cancelled": count("cancelled"),
+            "queued": count(JobState::Queued),
+            "running": count(JobState::Running),
+            "succeeded": count(JobState::Succeeded),
+            "failed": count(JobState::Failed),
+            "cancelled": count(JobState::Cancelled),
             "render_concurrency": state.services.options.render_concurrency,
             "runner_invocations": state.services.runner.total_invocations(),
         },

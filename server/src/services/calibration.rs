@@ -67,13 +67,12 @@ impl Services {
         let snapshot = Snapshot::seal(settings);
         self.check_snapshot(&snapshot)?;
         self.enqueue(
-            NewJob {
-                job_id: Uuid::now_v7(),
-                kind: JobKind::StyleCalibration,
-                session_id: Some(session_id),
-                settings_hash: snapshot.hash().to_string(),
-                settings_json: snapshot.json().to_string(),
-            },
+            NewJob::for_snapshot(
+                Uuid::now_v7(),
+                JobKind::StyleCalibration,
+                Some(session_id),
+                &snapshot,
+            ),
             Vec::new(),
         )
         .await

@@ -59,7 +59,6 @@ pub struct FeedbackResponse {
 }
 
 struct Prepared {
-    session_id: Uuid,
     append: StreamAppend,
     response: FeedbackResponse,
 }
@@ -90,7 +89,6 @@ impl Services {
                 streams: vec![prepared.append],
             })
             .await?;
-        let _ = prepared.session_id;
         Ok(prepared.response)
     }
 
@@ -294,7 +292,6 @@ fn prepare_feedback_on(
             }),
         ];
         Ok(Prepared {
-            session_id,
             append: StreamAppend {
                 stream: StreamId::Session(session_id),
                 expected: ExpectedVersion::Exact(detail.version),
@@ -384,9 +381,4 @@ fn tag_lists(
         });
     }
     Ok(out)
-}
-
-/// Whether a session detail's latest round accepts feedback (for views).
-pub fn accepts_feedback(detail: &SessionDetail) -> bool {
-    history::awaiting_feedback(detail)
 }

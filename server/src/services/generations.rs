@@ -24,13 +24,7 @@ impl Services {
     ) -> ServiceResult<Uuid> {
         self.check_snapshot(snapshot)?;
         self.enqueue(
-            NewJob {
-                job_id: Uuid::now_v7(),
-                kind,
-                session_id: None,
-                settings_hash: snapshot.hash().to_string(),
-                settings_json: snapshot.json().to_string(),
-            },
+            NewJob::for_snapshot(Uuid::now_v7(), kind, None, snapshot),
             Vec::new(),
         )
         .await

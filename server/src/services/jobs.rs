@@ -80,6 +80,24 @@ pub struct NewJob {
     pub settings_json: String,
 }
 
+impl NewJob {
+    /// A render job whose settings are a sealed snapshot.
+    pub fn for_snapshot(
+        job_id: Uuid,
+        kind: JobKind,
+        session_id: Option<Uuid>,
+        snapshot: &crate::runner::Snapshot,
+    ) -> NewJob {
+        NewJob {
+            job_id,
+            kind,
+            session_id,
+            settings_hash: snapshot.hash().to_string(),
+            settings_json: snapshot.json().to_string(),
+        }
+    }
+}
+
 /// How a job ended well: its result and the events recorded with `job.finished`.
 #[derive(Debug, Default)]
 pub struct Completion {

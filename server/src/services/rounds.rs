@@ -48,13 +48,7 @@ impl Services {
             })?;
         self.remember_round(round_id, session_id);
         self.enqueue(
-            NewJob {
-                job_id,
-                kind: JobKind::GenerateRound,
-                session_id: Some(session_id),
-                settings_hash: snapshot.hash().to_string(),
-                settings_json: snapshot.json().to_string(),
-            },
+            NewJob::for_snapshot(job_id, JobKind::GenerateRound, Some(session_id), &snapshot),
             extra,
         )
         .await?;

@@ -189,7 +189,7 @@ impl Services {
 
     /// Deletes a session (its active job is cancelled first). Unknown ids are 404.
     pub async fn delete_session(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<()> {
-        let detail = require_session(&self.store, session_id)?;
+        require_session(&self.store, session_id)?;
         let active = self
             .control
             .lock()
@@ -199,7 +199,6 @@ impl Services {
             let _ = self.cancel_job(job).await;
         }
         let version = self.store.version_of(&StreamId::Session(session_id));
-        let _ = detail;
         self.store
             .append_async(AppendRequest {
                 streams: vec![StreamAppend {
