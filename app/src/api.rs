@@ -63,3 +63,430 @@ pub struct ModelHealth {
     /// Native image side in pixels.
     pub default_size: u32,
 }
+
+/// A fork's origin or child: the other session and the round of the branch point.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LineageLink {
+    pub session_id: String,
+    pub round: u32,
+}
+
+/// `GET /api/dashboard`: everything the dashboard shows, in one request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Dashboard {
+    /// Most recently active sessions first (at most 50).
+    pub sessions: Vec<SessionCard>,
+    /// Sessions in all.
+    pub session_total: usize,
+    /// Newest first.
+    pub experiments: Vec<ExperimentCard>,
+    /// The model the server renders with.
+    pub model: ModelBadge,
+}
+
+/// One session on the dashboard.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionCard {
+    pub id: String,
+    pub prompt: String,
+    pub status: String,
+    pub current_round: u32,
+    pub rounds: usize,
+    pub converged: bool,
+    pub feedback_mode: Option<String>,
+    /// The incumbent's image, once there is one.
+    pub thumbnail_url: Option<String>,
+    pub active_job_id: Option<String>,
+    pub parent: Option<LineageLink>,
+    pub updated_at: String,
+}
+
+/// One experiment on the dashboard.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExperimentCard {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub sampler: Option<String>,
+    pub updater: Option<String>,
+    pub feedback_mode: Option<String>,
+    pub session_count: usize,
+    pub created_at: String,
+}
+
+/// The loaded model, for the demo notice.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelBadge {
+    pub name: String,
+    pub device: String,
+    pub demo: bool,
+    pub notice: Option<String>,
+}
+
+/// `GET /api/sessions/{id}` and `GET /api/sessions/{id}/rounds/{r}`: the session's projection
+/// (now, or as of round r) with the extras the pages need.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionState {
+    pub session: SessionInfo,
+    pub rounds: Vec<RoundInfo>,
+    pub trajectory: Vec<TrajectoryPoint>,
+    pub event_count: u64,
+    /// Set on time-travel reads.
+    pub as_of: Option<AsOf>,
+    /// Prompt dimensions rated in `scalar_rating` mode.
+    pub dimensions: Vec<String>,
+    pub taste_profile: Option<TasteProfile>,
+    pub convergence: Option<Convergence>,
+    /// The job in flight for this session (never set on time-travel reads).
+    pub active_job: Option<JobInfo>,
+}
+
+impl SessionState {
+    /// The newest non-calibration round.
+    pub fn latest_round(&self) -> Option<&RoundInfo> {
+        self.rounds.iter().rev().find(|r| !r.calibration)
+    }
+
+    /// The calibration round (round 0), when generated.
+    pub fn calibration_round(&self) -> Option<&RoundInfo> {
+        self.rounds.iter().find(|r| r.calibration)
+    }
+}
+
+/// Where a time-travel read stands.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AsOf {
+    pub round: u32,
+    pub point: String,
+}
+
+/// The reference's `Session` plus lineage and the active job.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionInfo {
+    pub id: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub model_name: String,
+    pub status: String,
+    pub current_round: u32,
+    pub current_z: Vec<f64>,
+    pub converged: bool,
+    pub rounds_to_convergence: Option<u32>,
+    pub incumbent_candidate_id: Option<String>,
+    pub config: SessionConfig,
+    pub latest_round_id: Option<String>,
+    pub awaiting_feedback: bool,
+    pub active_job_id: Option<String>,
+    pub has_calibration: bool,
+    pub lineage: Lineage,
+    pub trajectory_length: usize,
+    pub version: u64,
+}
+
+/// The strategy settings the pages show and act on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    pub sampler: String,
+    pub updater: String,
+    pub feedback_mode: String,
+    pub seed_policy: String,
+    pub steering_mode: String,
+    pub steering_dimension: u32,
+    pub candidate_count: u32,
+    pub image_size: String,
+    pub trust_radius: f64,
+    pub num_inference_steps: u32,
+}
+
+/// Parent and children of a session.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Lineage {
+    pub parent: Option<LineageLink>,
+    pub children: Vec<LineageLink>,
+}
+
+/// The reference's `Round`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoundInfo {
+    pub id: String,
+    pub round_index: u32,
+    pub calibration: bool,
+    pub incumbent_z: Vec<f64>,
+    pub trust_radius: f64,
+    pub seed_policy: String,
+    pub render_status: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub candidates: Vec<CandidateInfo>,
+    pub feedback_events: Vec<FeedbackInfo>,
+    pub update_summary: serde_json::Value,
+    pub selected_candidate_ids: Vec<String>,
+    pub latency_ms: Option<f64>,
+    pub job_id: Option<String>,
+}
+
+impl RoundInfo {
+    /// Whether feedback was given for this round.
+    pub fn has_feedback(&self) -> bool {
+        !self.feedback_events.is_empty()
+    }
+
+    /// The winner the feedback named, if any.
+    pub fn winner_id(&self) -> Option<String> {
+        self.feedback_events.first().and_then(|f| {
+            f.normalized_payload
+                .get("winner_candidate_id")
+                .and_then(|w| w.as_str())
+                .map(str::to_string)
+        })
+    }
+}
+
+/// The reference's `Candidate`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CandidateInfo {
+    pub id: String,
+    pub candidate_index: u32,
+    pub z: Vec<f64>,
+    pub sampler_role: String,
+    pub seed: u64,
+    pub image_path: Option<String>,
+    pub render_status: String,
+}
+
+impl CandidateInfo {
+    /// The carried-over incumbent.
+    pub fn is_incumbent(&self) -> bool {
+        self.sampler_role == "incumbent"
+    }
+
+    /// The z = 0 baseline (the unsteered prompt).
+    pub fn is_baseline(&self) -> bool {
+        self.sampler_role == "baseline_prompt"
+    }
+}
+
+/// The reference's `FeedbackEvent`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedbackInfo {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub feedback_type: String,
+    pub payload: serde_json::Value,
+    pub normalized_payload: serde_json::Value,
+    pub critique_text: Option<String>,
+    pub created_at: String,
+}
+
+/// One point of the incumbent trajectory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrajectoryPoint {
+    pub round_index: u32,
+    pub z: Vec<f64>,
+    pub winner_candidate_id: Option<String>,
+}
+
+/// The convergence report (§6.7).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Convergence {
+    pub rounds_completed: usize,
+    pub step_magnitudes: Vec<f64>,
+    pub latest_step: Option<f64>,
+    pub quiet_streak: u32,
+    pub patience: u32,
+    pub min_delta: f64,
+    pub converged: bool,
+    pub rounds_to_convergence: Option<u32>,
+    pub reason: String,
+    pub threshold: f64,
+}
+
+/// The taste profile (§6.5), dimensions by descending signal.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TasteProfile {
+    pub dimensions: Vec<TasteDimension>,
+    pub negative_pins: Vec<PinCount>,
+    pub confidence: i64,
+    pub rounds_used: usize,
+}
+
+/// One dimension of the taste profile.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TasteDimension {
+    pub name: String,
+    pub mean: f64,
+    pub consistency: f64,
+    pub signal_pct: i64,
+    pub trend: String,
+    pub sample_count: usize,
+    pub avg_priority: Option<f64>,
+}
+
+/// How often a negative term was pinned.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PinCount {
+    pub term: String,
+    pub count: usize,
+}
+
+/// `GET /api/jobs/{id}`: a job's state and progress.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobInfo {
+    pub id: String,
+    pub operation: String,
+    pub state: String,
+    pub progress: u32,
+    pub status_message: String,
+    pub error: Option<String>,
+    pub session_id: Option<String>,
+    pub step: usize,
+    pub total_steps: usize,
+    pub candidate: usize,
+    pub total_candidates: usize,
+    pub eta_seconds: Option<f64>,
+}
+
+impl JobInfo {
+    /// Whether the job has ended.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.state.as_str(), "succeeded" | "failed" | "cancelled")
+    }
+}
+
+/// One Server-Sent-Events update of `GET /api/jobs/{id}/events`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProgressUpdate {
+    pub seq: u64,
+    pub job_id: String,
+    pub state: String,
+    pub message: String,
+    pub progress: u32,
+    pub phase: Option<String>,
+    pub step: usize,
+    pub total_steps: usize,
+    pub candidate: usize,
+    pub total_candidates: usize,
+    pub eta_seconds: Option<f64>,
+    /// `data:image/png;base64,…` per candidate, on preview updates only.
+    pub previews: Vec<String>,
+    pub terminal: bool,
+    pub error: Option<String>,
+}
+
+impl From<&JobInfo> for ProgressUpdate {
+    fn from(job: &JobInfo) -> Self {
+        ProgressUpdate {
+            seq: 0,
+            job_id: job.id.clone(),
+            state: job.state.clone(),
+            message: job.status_message.clone(),
+            progress: job.progress,
+            phase: None,
+            step: job.step,
+            total_steps: job.total_steps,
+            candidate: job.candidate,
+            total_candidates: job.total_candidates,
+            eta_seconds: job.eta_seconds,
+            previews: Vec::new(),
+            terminal: job.is_terminal(),
+            error: job.error.clone(),
+        }
+    }
+}
+
+/// The answer of the async job routes (`…/async`, `…/generate/async`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobHandle {
+    pub job_id: String,
+    pub events_url: String,
+    pub state: String,
+    pub round_id: Option<String>,
+}
+
+/// `GET /setup/config-template`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConfigTemplate {
+    pub config_yaml: String,
+}
+
+/// `POST /setup/session`'s answer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupCreated {
+    pub session: SessionInfo,
+}
+
+/// `GET /api/diagnostics`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Diagnostics {
+    pub backend: String,
+    pub model_source: Option<String>,
+    pub model_name: String,
+    pub demo_model: bool,
+    pub model_notice: Option<String>,
+    pub configured_device: String,
+    pub active_device: String,
+    pub cuda_available: bool,
+    pub cuda_reason: Option<String>,
+    pub unet_dtype: String,
+    pub default_size: u32,
+    pub versions: DiagnosticsVersions,
+    pub store: DiagnosticsStore,
+    pub queue: DiagnosticsQueue,
+}
+
+/// Versions in [`Diagnostics`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiagnosticsVersions {
+    pub server: String,
+    pub engine: String,
+    pub burn: String,
+}
+
+/// Store part of [`Diagnostics`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiagnosticsStore {
+    pub backend: String,
+    pub status: String,
+    pub event_count: u64,
+    pub data_dir: String,
+    pub artifact_bytes: u64,
+}
+
+/// Queue part of [`Diagnostics`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiagnosticsQueue {
+    pub queued: usize,
+    pub running: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub render_concurrency: usize,
+    pub runner_invocations: u64,
+}

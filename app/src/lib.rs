@@ -3,18 +3,21 @@
 //! Pages live in [`pages`], reusable widgets in [`components`], and [`api`] holds the JSON types
 //! the server produces and the browser consumes, so both ends agree at compile time.
 
+// Leptos views are deeply nested types; the hydrate build of the feedback form exceeds 128.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod components;
+pub mod feedback;
+pub mod net;
 pub mod pages;
-
-#[cfg(feature = "hydrate")]
-pub mod client;
+pub mod trace;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path, SsrMode,
 };
 
 /// Name of the generated `/pkg/<name>.{js,wasm,css}` files; also set in `.cargo/config.toml`.
@@ -53,10 +56,23 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"StableSteering"</a>
                 <span class="tagline">"steer Stable Diffusion by preference"</span>
+                <nav class="topnav" aria-label="main">
+                    <a href="/">"Sessions"</a>
+                    <a href="/setup">"New session"</a>
+                    <a href="/diagnostics/view">"Diagnostics"</a>
+                </nav>
             </header>
             <main class="page">
+                // Page paths are the reference's; `/sessions/{id}` and `/diagnostics` are JSON.
+                // Async SSR: the response waits for the page's data, so the first paint is
+                // the real state (and the status code can say 404) instead of a fallback.
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=StaticSegment("") view=pages::home::HomePage/>
+                    <Route path=path!("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view=pages::setup::SetupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/diagnostics/view") view=pages::diagnostics::DiagnosticsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/:id/view") view=pages::session::SessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/:id/style-calibration") view=pages::calibration::CalibrationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/:id/replay-view") view=pages::replay::ReplayPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,6 @@
 //! Component tests in headless Chromium (`wasm-bindgen-test-runner` + Debian's chromedriver).
 #![cfg(target_arch = "wasm32")]
+#![recursion_limit = "512"]
 
 use app::api::{EngineHealth, HealthReport, StoreHealth};
 use app::components::health_panel::HealthPanel;
@@ -73,5 +74,190 @@ async fn health_panel_reports_cuda_when_available() {
     tick().await;
     assert_eq!(text_of("health-device"), "cuda");
     assert_eq!(text_of("health-cuda"), "available");
+    wrapper.remove();
+}
+
+fn mount_in_section<V: IntoView + 'static>(
+    f: impl FnOnce() -> V + 'static,
+) -> (web_sys::Element, impl Drop) {
+    let wrapper = document().create_element("section").unwrap();
+    document().body().unwrap().append_child(&wrapper).unwrap();
+    let handle = mount_to(wrapper.clone().unchecked_into(), f);
+    (wrapper, handle)
+}
+
+fn round_of(ids: &[&str]) -> app::api::RoundInfo {
+    app::api::RoundInfo {
+        id: "round-1".into(),
+        round_index: 1,
+        status: "awaiting_feedback".into(),
+        candidates: ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| app::api::CandidateInfo {
+                id: id.to_string(),
+                candidate_index: i as u32,
+                sampler_role: if i == 0 { "baseline_prompt" } else { "exploit" }.into(),
+                seed: 7 + i as u64,
+                image_path: None,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn click(selector: &str) {
+    document()
+        .query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{selector} is rendered"))
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
+}
+
+fn attr(selector: &str, name: &str) -> Option<String> {
+    document()
+        .query_selector(selector)
+        .unwrap()
+        .and_then(|e| e.get_attribute(name))
+}
+
+#[wasm_bindgen_test]
+async fn pairwise_form_refuses_a_missing_loser_before_sending() {
+    use app::components::feedback_form::FeedbackForm;
+    use app::feedback::Mode;
+    let submitted = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = submitted.clone();
+    let (wrapper, _handle) = mount_in_section(move || {
+        let on_submitted = Callback::new(move |_: ()| seen.set(true));
+        view! {
+            <FeedbackForm round=round_of(&["a", "b", "c"]) mode=Mode::Pairwise dimensions=vec![]
+                session_id="s".to_string() on_submitted/>
+        }
+    });
+    tick().await;
+    click("figure[data-candidate-id=a] .winner-button");
+    click("#submit-feedback");
+    tick().await;
+    assert_eq!(
+        attr("#feedback-error", "data-source").as_deref(),
+        Some("client")
+    );
+    assert_eq!(
+        attr("#feedback-error", "data-field").as_deref(),
+        Some("payload.loser_candidate_id")
+    );
+    assert_eq!(
+        attr("figure[data-candidate-id=a] .winner-button", "aria-pressed").as_deref(),
+        Some("true")
+    );
+    // Picking the same image as loser moves it: winner and loser stay different.
+    click("figure[data-candidate-id=a] .loser-button");
+    tick().await;
+    assert_eq!(
+        attr("figure[data-candidate-id=a] .winner-button", "aria-pressed").as_deref(),
+        Some("false")
+    );
+    assert!(
+        !submitted.get(),
+        "nothing is sent while the draft is invalid"
+    );
+    wrapper.remove();
+}
+
+#[wasm_bindgen_test]
+async fn top_k_form_requires_two_ranks() {
+    use app::components::feedback_form::FeedbackForm;
+    use app::feedback::Mode;
+    let (wrapper, _handle) = mount_in_section(move || {
+        view! {
+            <FeedbackForm round=round_of(&["a", "b", "c"]) mode=Mode::TopK dimensions=vec![]
+                session_id="s".to_string() on_submitted=Callback::new(|_: ()| {})/>
+        }
+    });
+    tick().await;
+    click("#submit-feedback");
+    tick().await;
+    assert_eq!(
+        attr("#feedback-error", "data-field").as_deref(),
+        Some("payload.ranking")
+    );
+    assert!(text_of("feedback-error").contains("at least two ranked candidates"));
+    // Round 1's baseline is marked as such.
+    assert_eq!(
+        document()
+            .query_selector_all(".badge.baseline")
+            .unwrap()
+            .length(),
+        1
+    );
+    wrapper.remove();
+}
+
+#[wasm_bindgen_test]
+fn draft_checks_mirror_the_server() {
+    use app::feedback::{Draft, Mode};
+    let ids: Vec<String> = vec!["a".into(), "b".into()];
+    let mut d = Draft::default();
+    assert_eq!(
+        d.to_request(Mode::ScalarRating, &ids).unwrap_err().field,
+        "payload.ratings"
+    );
+    d.rate("b", 4);
+    let body = d.to_request(Mode::ScalarRating, &ids).unwrap();
+    assert_eq!(body["payload"]["ratings"]["b"], 4);
+    d.pick(Mode::ApproveReject, "a");
+    d.winner = Some("b".into());
+    assert_eq!(
+        d.to_request(Mode::ApproveReject, &ids).unwrap_err().field,
+        "payload.winner_candidate_id"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn progress_component_shows_steps_candidates_eta_and_previews() {
+    use app::api::ProgressUpdate;
+    use app::components::progress::JobProgress;
+    // A 1×1 PNG as the first candidate's step preview.
+    let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let initial = ProgressUpdate {
+        job_id: "job-1".into(),
+        state: "running".into(),
+        message: "Denoising".into(),
+        progress: 40,
+        step: 3,
+        total_steps: 10,
+        candidate: 1,
+        total_candidates: 4,
+        eta_seconds: Some(6.4),
+        previews: vec![png.into()],
+        ..Default::default()
+    };
+    let (wrapper, _handle) = mount_in_section(move || {
+        view! { <JobProgress initial live=false on_done=Callback::new(|_| {})/> }
+    });
+    tick().await;
+    assert_eq!(text_of("job-message"), "Denoising");
+    assert_eq!(
+        text_of("job-steps"),
+        "step 3/10 · image 1/4 · about 6 s left"
+    );
+    assert_eq!(attr("#job-progress", "data-step").as_deref(), Some("3"));
+    assert_eq!(
+        document()
+            .query_selector_all(".preview-slot")
+            .unwrap()
+            .length(),
+        4,
+        "one slot per candidate, reserved before previews arrive"
+    );
+    assert_eq!(
+        document()
+            .query_selector_all(".preview-slot[data-filled=true] img")
+            .unwrap()
+            .length(),
+        1
+    );
     wrapper.remove();
 }

@@ -1,17 +1,17 @@
 import { test, expect } from "./fixtures/base";
-import { HomePage } from "./fixtures/home_page";
 
-test("SSR page hydrates and shows the health panel", async ({ page }) => {
-  const home = new HomePage(page);
-  await home.goto();
-  // Before hydration the server-rendered placeholder is there, not the panel.
-  await expect(page.locator("h1")).toHaveText("StableSteering");
-  await home.waitForHydration();
-  await expect(home.healthPanel).toBeVisible();
-  await expect(home.healthStatus).toHaveText("ok");
-  await expect(home.healthDevice).toHaveText(/^(cpu|cuda)$/);
-  await expect(home.healthStore).toContainText("events");
-  await expect(home.healthDataDir).not.toBeEmpty();
+test("diagnostics page is server-rendered with health, engine, store and queue", async ({ browser, baseURL }) => {
+  // JavaScript off: what the server sends is already the real state (async SSR).
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const page = await context.newPage();
+  await page.goto("/diagnostics/view");
+  await expect(page.locator("#health-status")).toHaveText("ok");
+  await expect(page.locator("#health-device")).toHaveText(/^(cpu|cuda)$/);
+  await expect(page.locator("#diag-backend")).toHaveText("burn");
+  await expect(page.locator("#diag-model")).toContainText("tiny-sd1");
+  await expect(page.locator("#diag-store-status")).toHaveText("open");
+  await expect(page.locator("#diag-queue")).toContainText("Render concurrency");
+  await context.close();
 });
 
 test("health API answers the same JSON the panel shows", async ({ request }) => {
@@ -29,4 +29,10 @@ test("unknown pages answer 404 with a way back", async ({ page }) => {
   const res = await page.goto("/no-such-page");
   expect(res?.status()).toBe(404);
   await expect(page.getByRole("link", { name: "Back to the dashboard" })).toBeVisible();
+});
+
+test("an unknown session answers 404 with a way back", async ({ page }) => {
+  const res = await page.goto("/sessions/0190a0a0-0000-7000-8000-000000000000/view");
+  expect(res?.status()).toBe(404);
+  await expect(page.locator("#page-error")).toContainText("not found");
 });

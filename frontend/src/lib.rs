@@ -1,5 +1,8 @@
 //! WASM entry point: hydrates the server-rendered document into the reactive app.
 
+// The app's views are deeply nested types, monomorphized here (see app/src/lib.rs).
+#![recursion_limit = "512"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Called by the hydration script that the server's `HydrationScripts` emits.

@@ -238,6 +238,16 @@ async fn time_travel_fork_and_delete() {
             .find(|c| c["id"] == winners[0].as_str())
             .unwrap()["z"]
     );
+    // The carried incumbent shows the image it won with in the parent.
+    let winner_image = at2["rounds"][0]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == winners[0].as_str())
+        .unwrap()["image_path"]
+        .clone();
+    assert!(winner_image.is_string(), "{winner_image}");
+    assert_eq!(round["candidate_metadata"][0]["image_path"], winner_image);
     let (_, parent) = server.send("GET", &format!("/sessions/{sid}"), None).await;
     assert_eq!(parent["lineage"]["children"][0]["session_id"], cid.as_str());
 

@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 
 use super::bench_api::{self, ApiBenchArgs};
 use super::bench_engine::{self, EngineBenchArgs};
+use super::bench_ui::{self, UiBenchArgs};
 use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
 use crate::steering::kinds::{SamplerKind, UpdaterKind};
@@ -21,6 +22,8 @@ pub enum BenchCommand {
     Engine(Box<EngineBenchArgs>),
     /// Loopback load on the real server: concurrent sessions doing the full loop, then reads.
     Api(ApiBenchArgs),
+    /// The web app's budgets: SSR time of the session page with N rounds, WASM size gzipped.
+    Ui(UiBenchArgs),
 }
 
 /// Options of `bench oracle`; the grid defaults to everything.
@@ -64,6 +67,7 @@ pub fn run(command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Oracle(args) => oracle(args),
         BenchCommand::Engine(args) => bench_engine::run(*args),
         BenchCommand::Api(args) => bench_api::run(args),
+        BenchCommand::Ui(args) => bench_ui::run(args),
         BenchCommand::Store(pass) => {
             PassThrough::finish(crate::store::cli::run_bench_store(&pass.args))
         }

@@ -35,7 +35,7 @@ fn free_port() -> Result<u16, Failure> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn call(method: &str, url: &str, body: Option<Value>) -> Result<(Value, f64), String> {
+pub(crate) fn call(method: &str, url: &str, body: Option<Value>) -> Result<(Value, f64), String> {
     let started = Instant::now();
     let req = ureq::request(method, url).timeout(Duration::from_secs(600));
     let response = match body {
@@ -55,7 +55,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn summary(mut xs: Vec<f64>) -> Value {
+pub(crate) fn summary(mut xs: Vec<f64>) -> Value {
     xs.sort_by(f64::total_cmp);
     let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     json!({"n": xs.len(), "mean_ms": mean, "p50_ms": percentile(&xs, 50.0), "p99_ms": percentile(&xs, 99.0)})
@@ -67,7 +67,11 @@ type RoundTimes = (f64, f64, f64);
 type SessionTimes = (String, Vec<RoundTimes>);
 
 /// One session's loop: per round, (generate latency, render + queue wait ms, feedback latency).
-fn session_loop(base: &str, rounds: usize, index: usize) -> Result<SessionTimes, String> {
+pub(crate) fn session_loop(
+    base: &str,
+    rounds: usize,
+    index: usize,
+) -> Result<SessionTimes, String> {
     let (created, _) = call(
         "POST",
         &format!("{base}/setup/session"),
@@ -113,10 +117,13 @@ fn session_loop(base: &str, rounds: usize, index: usize) -> Result<SessionTimes,
     Ok((sid, out))
 }
 
-/// Runs the benchmark.
-pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
-    let data =
-        std::env::temp_dir().join(format!("stablesteering-bench-api-{}", uuid::Uuid::now_v7()));
+/// Starts the real server (tiny model, CPU, site from `target/site`) on a free loopback port
+/// with a fresh data dir; answers its base URL and the data dir to remove afterwards.
+pub(crate) fn start_server(name: &str) -> Result<(String, PathBuf), Failure> {
+    let data = std::env::temp_dir().join(format!(
+        "stablesteering-bench-{name}-{}",
+        uuid::Uuid::now_v7()
+    ));
     let port = free_port()?;
     let serve_args = ServeArgs {
         data_dir: data.clone(),
@@ -139,8 +146,14 @@ pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
         ureq::get(&format!("{base}/api/health")).call().is_ok()
     });
     if !ready {
-        return Err("bench api: the server did not start".to_string().into());
+        return Err(format!("bench {name}: the server did not start").into());
     }
+    Ok((base, data))
+}
+
+/// Runs the benchmark.
+pub fn run(args: ApiBenchArgs) -> Result<(), Failure> {
+    let (base, data) = start_server("api")?;
 
     let started = Instant::now();
     let results: Vec<Result<SessionTimes, String>> = std::thread::scope(|scope| {

@@ -14,6 +14,7 @@ use crate::telemetry::LogFormat;
 pub mod bench;
 pub mod bench_api;
 pub mod bench_engine;
+pub mod bench_ui;
 pub mod render;
 pub mod steer;
 

@@ -37,7 +37,9 @@ async fn session_state(
 ) -> ApiResult<Json<Value>> {
     let id = parse_id("session", &id)?;
     let detail = require_session(&state.store, id)?;
-    Ok(Json(views::replay_json(&detail, &state.services)))
+    let mut body = views::replay_json(&detail, &state.services);
+    super::pages::add_session_extras(&mut body, &detail, &state.services);
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
@@ -80,6 +82,9 @@ async fn session_at_round(
         .map_err(|e| ApiError(ServiceError::internal(e.to_string())))?
         .map_err(ServiceError::from)?;
     let mut body = views::replay_json(&detail, &state.services);
+    super::pages::add_session_extras(&mut body, &detail, &state.services);
+    // A past state has no job in flight, whatever the session does now.
+    body["active_job"] = Value::Null;
     body["as_of"] = json!({"round": round, "point": q.point.unwrap_or_else(|| "end".into())});
     Ok(Json(body))
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exports;
 pub mod health;
 pub mod openapi;
+pub mod pages;
 pub mod sse;
 pub mod traces;
 pub mod views;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let limited = Router::new()
         .route("/api/health", get(health::health))
         .merge(api::routes())
+        .merge(pages::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -50,12 +52,46 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::routes())
         .merge(a1111::routes());
     let request_ids = crate::traces::backend::layer(state.runtime.data_dir.clone());
+    let fetch = server_fetch(api.clone().with_state(state.clone()));
     Router::new()
         .merge(api)
-        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(fetch.clone()),
+            move || app::shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
         .layer(request_ids)
         .with_state(state)
+}
+
+/// Largest API answer a page render reads in-process.
+const SSR_FETCH_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What server-side rendering reads the API with: the same routes, called in-process, so the
+/// first paint and the browser's later reads come from one code path.
+fn server_fetch(api: Router) -> app::net::ServerFetch {
+    use tower::ServiceExt;
+    app::net::ServerFetch(std::sync::Arc::new(move |path: String| {
+        let api = api.clone();
+        Box::pin(async move {
+            let request =
+                match axum::http::Request::get(path.as_str()).body(axum::body::Body::empty()) {
+                    Ok(request) => request,
+                    Err(e) => return (400, format!("{{\"message\":\"bad path: {e}\"}}")),
+                };
+            let response = match api.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            match axum::body::to_bytes(response.into_body(), SSR_FETCH_LIMIT).await {
+                Ok(bytes) => (status, String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) => (500, format!("{{\"message\":\"unreadable answer: {e}\"}}")),
+            }
+        })
+    }))
 }

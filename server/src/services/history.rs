@@ -112,7 +112,11 @@ pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
             id: format!("fork-of-{}", parent.session_id),
             round_index: parent.round,
             incumbent_z: detail.current_z.clone(),
-            candidates: vec![round_candidate(inc, None)],
+            // Its image was rendered in the parent; the carried copy reuses it.
+            candidates: vec![round_candidate(
+                inc,
+                detail.inherited_incumbent_artifact.as_deref(),
+            )],
             winner_candidate_id: Some(inc.candidate_id.0.to_string()),
         });
     }

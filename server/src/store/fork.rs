@@ -84,7 +84,10 @@ impl SledStore {
                         c.render.as_ref().map(|r| r.artifact_hash.clone()),
                     )
                 })
-                .unwrap_or((at.inherited_incumbent.clone(), None)),
+                .unwrap_or((
+                    at.inherited_incumbent.clone(),
+                    at.inherited_incumbent_artifact.clone(),
+                )),
             None => (None, None),
         };
         let origin = ForkOriginV1 {

@@ -152,6 +152,8 @@ pub struct SessionDetail {
     pub incumbent_candidate_id: Option<Uuid>,
     /// The incumbent inherited from a fork parent (carried forward by the next round).
     pub inherited_incumbent: Option<Candidate>,
+    /// The image of the inherited incumbent (rendered in the parent).
+    pub inherited_incumbent_artifact: Option<String>,
     pub converged: bool,
     pub rounds_to_convergence: Option<u32>,
     /// The latest convergence report (JSON text), if any.
@@ -202,6 +204,7 @@ impl SessionDetail {
             current_z: Vec::new(),
             incumbent_candidate_id: None,
             inherited_incumbent: None,
+            inherited_incumbent_artifact: None,
             converged: false,
             rounds_to_convergence: None,
             convergence_json: None,
@@ -220,6 +223,7 @@ impl SessionDetail {
             d.current_z = p.current_z;
             d.incumbent_candidate_id = p.incumbent.as_ref().map(|c| c.candidate_id.0);
             d.inherited_incumbent = p.incumbent;
+            d.inherited_incumbent_artifact = p.incumbent_artifact_hash;
             d.converged = p.converged;
             d.rounds_to_convergence = p.rounds_to_convergence;
             d.trajectory = p.trajectory;
