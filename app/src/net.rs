@@ -83,16 +83,14 @@ impl std::fmt::Display for ApiFailure {
 /// Result of an API call.
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
+/// A boxed `GET path → (status, body)` future.
+#[cfg(feature = "ssr")]
+pub type FetchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>;
+
 /// The server side of [`Api`]: answers `GET path` with `(status, body)` from the server's router.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
-pub struct ServerFetch(
-    pub  std::sync::Arc<
-        dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>
-            + Send
-            + Sync,
-    >,
-);
+pub struct ServerFetch(pub std::sync::Arc<dyn Fn(String) -> FetchFuture + Send + Sync>);
 
 /// Reads JSON from the API; take it with [`Api::from_context`] in a component.
 #[derive(Clone, Default)]
