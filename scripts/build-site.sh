@@ -49,5 +49,15 @@ if [ ! -f "$PKG/$NAME.css" ] || [ -n "$(find style -newer "$PKG/$NAME.css" -type
   sass --no-source-map style/main.scss "$PKG/$NAME.css"
 fi
 
+# Precompressed copies for the server's /pkg route (brotli q11 and gzip -9, with node's zlib so
+# no extra tool is needed); rebuilt whenever the original is newer.
+for f in "$PKG/$NAME.wasm" "$PKG/$NAME.js" "$PKG/$NAME.css"; do
+  if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then
+    node -e 'const z=require("zlib"),fs=require("fs"),f=process.argv[1],b=fs.readFileSync(f);
+      fs.writeFileSync(f+".br",z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}));
+      fs.writeFileSync(f+".gz",z.gzipSync(b,{level:9}));' "$f"
+  fi
+done
+
 if [ -d public ]; then cp -r public/. "$SITE/"; fi
 step "site ready in $SITE"

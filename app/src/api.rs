@@ -108,14 +108,12 @@ pub struct SessionCard {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExperimentCard {
-    pub id: String,
     pub name: String,
     pub description: String,
     pub sampler: Option<String>,
     pub updater: Option<String>,
     pub feedback_mode: Option<String>,
     pub session_count: usize,
-    pub created_at: String,
 }
 
 /// The loaded model, for the demo notice.
@@ -174,37 +172,23 @@ pub struct SessionInfo {
     pub id: String,
     pub prompt: String,
     pub negative_prompt: String,
-    pub model_name: String,
     pub status: String,
     pub current_round: u32,
-    pub current_z: Vec<f64>,
     pub converged: bool,
-    pub rounds_to_convergence: Option<u32>,
-    pub incumbent_candidate_id: Option<String>,
     pub config: SessionConfig,
-    pub latest_round_id: Option<String>,
-    pub awaiting_feedback: bool,
-    pub active_job_id: Option<String>,
     pub has_calibration: bool,
     pub lineage: Lineage,
-    pub trajectory_length: usize,
-    pub version: u64,
 }
 
-/// The strategy settings the pages show and act on.
+/// The strategy settings the pages show and act on (the browser deserializes only what it
+/// shows: every field costs WASM size).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionConfig {
     pub sampler: String,
     pub updater: String,
     pub feedback_mode: String,
-    pub seed_policy: String,
-    pub steering_mode: String,
-    pub steering_dimension: u32,
     pub candidate_count: u32,
-    pub image_size: String,
-    pub trust_radius: f64,
-    pub num_inference_steps: u32,
 }
 
 /// Parent and children of a session.
@@ -222,17 +206,12 @@ pub struct RoundInfo {
     pub id: String,
     pub round_index: u32,
     pub calibration: bool,
-    pub incumbent_z: Vec<f64>,
-    pub trust_radius: f64,
-    pub seed_policy: String,
-    pub render_status: String,
     pub status: String,
     pub failure_reason: Option<String>,
     pub candidates: Vec<CandidateInfo>,
     pub feedback_events: Vec<FeedbackInfo>,
-    pub update_summary: serde_json::Value,
+    pub update_summary: RawJson,
     pub selected_candidate_ids: Vec<String>,
-    pub latency_ms: Option<f64>,
     pub job_id: Option<String>,
 }
 
@@ -244,12 +223,9 @@ impl RoundInfo {
 
     /// The winner the feedback named, if any.
     pub fn winner_id(&self) -> Option<String> {
-        self.feedback_events.first().and_then(|f| {
-            f.normalized_payload
-                .get("winner_candidate_id")
-                .and_then(|w| w.as_str())
-                .map(str::to_string)
-        })
+        self.feedback_events
+            .first()
+            .and_then(|f| f.normalized_payload.winner_candidate_id.clone())
     }
 }
 
@@ -258,12 +234,9 @@ impl RoundInfo {
 #[serde(default)]
 pub struct CandidateInfo {
     pub id: String,
-    pub candidate_index: u32,
-    pub z: Vec<f64>,
     pub sampler_role: String,
     pub seed: u64,
     pub image_path: Option<String>,
-    pub render_status: String,
 }
 
 impl CandidateInfo {
@@ -282,13 +255,11 @@ impl CandidateInfo {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FeedbackInfo {
-    pub id: String,
     #[serde(rename = "type")]
     pub feedback_type: String,
-    pub payload: serde_json::Value,
-    pub normalized_payload: serde_json::Value,
+    pub payload: RawJson,
+    pub normalized_payload: NormalizedPayload,
     pub critique_text: Option<String>,
-    pub created_at: String,
 }
 
 /// One point of the incumbent trajectory.
@@ -309,7 +280,6 @@ pub struct Convergence {
     pub latest_step: Option<f64>,
     pub quiet_streak: u32,
     pub patience: u32,
-    pub min_delta: f64,
     pub converged: bool,
     pub rounds_to_convergence: Option<u32>,
     pub reason: String,
@@ -352,12 +322,10 @@ pub struct PinCount {
 #[serde(default)]
 pub struct JobInfo {
     pub id: String,
-    pub operation: String,
     pub state: String,
     pub progress: u32,
     pub status_message: String,
     pub error: Option<String>,
-    pub session_id: Option<String>,
     pub step: usize,
     pub total_steps: usize,
     pub candidate: usize,
@@ -489,4 +457,35 @@ pub struct DiagnosticsQueue {
     pub cancelled: usize,
     pub render_concurrency: usize,
     pub runner_invocations: u64,
+}
+
+/// The part of a normalized feedback payload the pages read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NormalizedPayload {
+    pub winner_candidate_id: Option<String>,
+}
+
+/// A JSON value kept as its text, for display only. Decoding into `serde_json::Value` instead
+/// would put a generic JSON tree decoder and pretty-printer into the WASM for two `<pre>`s.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawJson(pub String);
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = serde_json::value::RawValue::from_string(if self.0.is_empty() {
+            "null".to_string()
+        } else {
+            self.0.clone()
+        })
+        .map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Ok(RawJson(raw.get().to_string()))
+    }
 }

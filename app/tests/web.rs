@@ -96,7 +96,6 @@ fn round_of(ids: &[&str]) -> app::api::RoundInfo {
             .enumerate()
             .map(|(i, id)| app::api::CandidateInfo {
                 id: id.to_string(),
-                candidate_index: i as u32,
                 sampler_role: if i == 0 { "baseline_prompt" } else { "exploit" }.into(),
                 seed: 7 + i as u64,
                 image_path: None,
@@ -127,10 +126,11 @@ fn attr(selector: &str, name: &str) -> Option<String> {
 async fn pairwise_form_refuses_a_missing_loser_before_sending() {
     use app::components::feedback_form::FeedbackForm;
     use app::feedback::Mode;
-    let submitted = std::rc::Rc::new(std::cell::Cell::new(false));
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let submitted = std::sync::Arc::new(AtomicBool::new(false));
     let seen = submitted.clone();
     let (wrapper, _handle) = mount_in_section(move || {
-        let on_submitted = Callback::new(move |_: ()| seen.set(true));
+        let on_submitted = Callback::new(move |_: ()| seen.store(true, Ordering::SeqCst));
         view! {
             <FeedbackForm round=round_of(&["a", "b", "c"]) mode=Mode::Pairwise dimensions=vec![]
                 session_id="s".to_string() on_submitted/>
@@ -160,7 +160,7 @@ async fn pairwise_form_refuses_a_missing_loser_before_sending() {
         Some("false")
     );
     assert!(
-        !submitted.get(),
+        !submitted.load(Ordering::SeqCst),
         "nothing is sent while the draft is invalid"
     );
     wrapper.remove();

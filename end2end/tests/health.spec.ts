@@ -5,8 +5,8 @@ test("diagnostics page is server-rendered with health, engine, store and queue",
   const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
   const page = await context.newPage();
   await page.goto("/diagnostics/view");
-  await expect(page.locator("#health-status")).toHaveText("ok");
-  await expect(page.locator("#health-device")).toHaveText(/^(cpu|cuda)$/);
+  await expect(page.locator("#diag-device")).toHaveText(/^(cpu|cuda) \(configured /);
+  await expect(page.locator("#diag-events")).toHaveText(/^\d+$/);
   await expect(page.locator("#diag-backend")).toHaveText("burn");
   await expect(page.locator("#diag-model")).toContainText("tiny-sd1");
   await expect(page.locator("#diag-store-status")).toHaveText("open");
@@ -35,4 +35,13 @@ test("an unknown session answers 404 with a way back", async ({ page }) => {
   const res = await page.goto("/sessions/0190a0a0-0000-7000-8000-000000000000/view");
   expect(res?.status()).toBe(404);
   await expect(page.locator("#page-error")).toContainText("not found");
+});
+
+test("the WASM bundle is served precompressed", async ({ request }) => {
+  const br = await request.get("/pkg/stablesteering.wasm", { headers: { "accept-encoding": "br" } });
+  expect(br.ok()).toBeTruthy();
+  expect(br.headers()["content-encoding"]).toBe("br");
+  const gz = await request.get("/pkg/stablesteering.wasm", { headers: { "accept-encoding": "gzip" } });
+  expect(gz.headers()["content-encoding"]).toBe("gzip");
+  expect(Number(br.headers()["content-length"])).toBeLessThan(Number(gz.headers()["content-length"]));
 });

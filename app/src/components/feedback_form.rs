@@ -85,7 +85,7 @@ pub fn FeedbackForm(
             let path = format!("/rounds/{round_id}/feedback");
             let (session_id, round_id) = (session_id.clone(), round_id.clone());
             leptos::task::spawn_local(async move {
-                match crate::net::post_json::<_, serde_json::Value>(&path, &body).await {
+                match crate::net::post_json::<_, serde::de::IgnoredAny>(&path, &body).await {
                     Ok(_) => {
                         crate::trace::emit(
                             "feedback.submit.completed",

@@ -70,7 +70,7 @@ pub fn JobProgress(
         let id = cancel_id.clone();
         leptos::task::spawn_local(async move {
             let path = format!("/api/jobs/{id}/cancel");
-            if let Err(e) = crate::net::post_json::<_, serde_json::Value>(&path, &()).await {
+            if let Err(e) = crate::net::post_json::<_, serde::de::IgnoredAny>(&path, &()).await {
                 cancel_error.set(Some(e.describe()));
             }
         });

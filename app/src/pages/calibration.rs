@@ -103,7 +103,7 @@ fn CalibrationView(
             leptos::task::spawn_local(async move {
                 let path = format!("/sessions/{id}/style-calibration/submit");
                 let body = serde_json::json!({"selected_ids": selected});
-                match crate::net::post_json::<_, serde_json::Value>(&path, &body).await {
+                match crate::net::post_json::<_, serde::de::IgnoredAny>(&path, &body).await {
                     Ok(_) => open_first_round(id, error, navigate),
                     Err(e) => {
                         error.set(Some(e.describe()));

@@ -1,13 +1,12 @@
 //! `/diagnostics/view`: engine device, model, versions, store status and size, and the job queue, as
-//! the server reports them (`/api/diagnostics`, `/api/health`).
+//! the server reports them (`/api/diagnostics`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{Diagnostics, HealthReport};
+use crate::api::Diagnostics;
 use crate::components::error_card::ErrorCard;
-use crate::components::health_panel::HealthPanel;
-use crate::net::{Api, ApiFailure};
+use crate::net::Api;
 
 /// The page.
 #[component]
@@ -17,11 +16,7 @@ pub fn DiagnosticsPage() -> impl IntoView {
         || (),
         move |_| {
             let api = api.clone();
-            async move {
-                let diagnostics = api.get::<Diagnostics>("/api/diagnostics").await?;
-                let health = api.get::<HealthReport>("/api/health").await?;
-                Ok::<_, ApiFailure>((diagnostics, health))
-            }
+            async move { api.get::<Diagnostics>("/api/diagnostics").await }
         },
     );
     view! {
@@ -30,7 +25,7 @@ pub fn DiagnosticsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Asking the server…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((d, health)) => view! { <DiagnosticsView d health/> }.into_any(),
+                    Ok(d) => view! { <DiagnosticsView d/> }.into_any(),
                     Err(failure) => view! { <ErrorCard failure/> }.into_any(),
                 }
             })}
@@ -43,7 +38,7 @@ fn mib(bytes: u64) -> String {
 }
 
 #[component]
-fn DiagnosticsView(d: Diagnostics, health: HealthReport) -> impl IntoView {
+fn DiagnosticsView(d: Diagnostics) -> impl IntoView {
     let cuda = if d.cuda_available {
         "available".to_string()
     } else {
@@ -79,6 +74,5 @@ fn DiagnosticsView(d: Diagnostics, health: HealthReport) -> impl IntoView {
                 <dt>"Runner invocations"</dt><dd>{d.queue.runner_invocations}</dd>
             </dl>
         </section>
-        <HealthPanel report=health/>
     }
 }

@@ -176,13 +176,13 @@ fn ReplayView(replay: ReplayData) -> impl IntoView {
                                     winner.as_ref().and_then(|w| r.candidates.iter().position(|c| &c.id == w)).map_or_else(|| "–".into(), |p| (p + 1).to_string()))}
                             </p>
                             {f.critique_text.clone().map(|t| view! { <blockquote>{t}</blockquote> })}
-                            <details><summary>"Payload"</summary><pre>{serde_json::to_string_pretty(&f.payload).unwrap_or_default()}</pre></details>
+                            <details><summary>"Payload"</summary><pre>{f.payload.0.clone()}</pre></details>
                         }.into_any(),
                         None => view! { <p id="replay-feedback" class="muted">"No feedback was given for this round."</p> }.into_any(),
                     }}
                     <h3>"Update"</h3>
                     <details open=true><summary>"Update summary"</summary>
-                        <pre id="update-summary">{serde_json::to_string_pretty(&r.update_summary).unwrap_or_default()}</pre>
+                        <pre id="update-summary">{r.update_summary.0.clone()}</pre>
                     </details>
                 </section>
             }

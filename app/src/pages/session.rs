@@ -213,7 +213,7 @@ fn session_main(
                 let job = job.clone();
                 leptos::task::spawn_local(async move {
                     let path = format!("/api/jobs/{job}/retry");
-                    match crate::net::post_json::<_, serde_json::Value>(&path, &()).await {
+                    match crate::net::post_json::<_, serde::de::IgnoredAny>(&path, &()).await {
                         Ok(_) => refresh.run(()),
                         Err(e) => action_error.set(Some(e.describe())),
                     }

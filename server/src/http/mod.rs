@@ -53,8 +53,16 @@ pub fn router(state: AppState) -> Router {
         .merge(a1111::routes());
     let request_ids = crate::traces::backend::layer(state.runtime.data_dir.clone());
     let fetch = server_fetch(api.clone().with_state(state.clone()));
+    // The site's JS/WASM/CSS, served brotli- or gzip-compressed from the files build-site.sh
+    // precompresses (the WASM is 1.35 MB raw, ~0.3 MB as brotli).
+    let pkg_dir = std::path::Path::new(state.leptos_options.site_root.as_ref())
+        .join(state.leptos_options.site_pkg_dir.as_ref());
+    let pkg = tower_http::services::ServeDir::new(pkg_dir)
+        .precompressed_br()
+        .precompressed_gzip();
     Router::new()
         .merge(api)
+        .nest_service("/pkg", pkg)
         .leptos_routes_with_context(
             &state,
             routes,
