@@ -97,6 +97,21 @@ test("a reload in the middle of a job shows its progress at once and resumes", a
   await s.waitForRound(2);
 });
 
+test("cancel a running render, then retry it", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const id = await createSession(request, "winner_only", { steps: 25 });
+  const s = new SessionPage(page);
+  await s.goto(id);
+  await s.nextRound.click();
+  await expect(s.progress).toHaveAttribute("data-state", "running");
+  await page.locator("#job-cancel").click();
+  await expect(page.locator("#round-failed")).toBeVisible({ timeout: 30_000 });
+  const jobs = await (await request.get(`/api/jobs?session_id=${id}`)).json();
+  expect(jobs[0].state).toBe("cancelled");
+  await page.locator("#retry-round").click();
+  await s.waitForRound(1);
+});
+
 test("invalid feedback: refused in the browser, and the server's refusal shown inline", async ({ page, request }) => {
   const id = await createSession(request, "pairwise");
   await renderRound(request, id);
