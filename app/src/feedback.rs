@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 /// Longest critique text the server accepts.
 pub const MAX_CRITIQUE_CHARS: usize = 4000;
 
-/// Critique tags, positive first (the server's vocabulary and order).
+/// Critique tags, positive first: the server's vocabulary and order
+/// (`server/src/steering/feedback/tags.rs`, whose tests check that both lists agree).
 pub const CRITIQUE_TAGS: [&str; 10] = [
     "good_composition",
     "good_color",

@@ -54,4 +54,17 @@ mod tests {
         }
         assert!(!is_known("sparkly"));
     }
+
+    #[test]
+    fn the_browser_offers_exactly_this_vocabulary() {
+        // The WASM app keeps its own copy (it cannot depend on the server); they must agree.
+        assert_eq!(app::feedback::CRITIQUE_TAGS, CRITIQUE_TAGS);
+        for tag in CRITIQUE_TAGS {
+            assert_eq!(
+                app::feedback::is_positive_tag(tag),
+                is_positive(tag),
+                "{tag}"
+            );
+        }
+    }
 }
