@@ -3,7 +3,6 @@
 pub mod candidate;
 pub mod error_card;
 pub mod feedback_form;
-pub mod health_panel;
 pub mod progress;
 pub mod session_cards;
 pub mod trajectory_plot;
