@@ -1,4 +1,4 @@
-import { test, expect } from "./fixtures/base";
+import { test, expect, hydrated } from "./fixtures/base";
 import { createSession, renderRound } from "./fixtures/api";
 import { SessionPage } from "./fixtures/session_page";
 import { CalibrationPage, Dashboard, SetupPage } from "./fixtures/pages";
@@ -28,7 +28,7 @@ test("setup → calibration: 15 probes with progress, choose 5, first round", as
   await setup.create.click();
   await expect(page).toHaveURL(/\/style-calibration$/);
   const cal = new CalibrationPage(page);
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await hydrated(page);
   await cal.generate.click();
   await expect(cal.probes).toHaveCount(15, { timeout: 60_000 });
   await expect(cal.confirm).toBeDisabled();
@@ -44,7 +44,7 @@ test("setup → calibration: 15 probes with progress, choose 5, first round", as
 test("calibration can be skipped", async ({ page, request }) => {
   const id = await createSession(request, "winner_only");
   await page.goto(`/sessions/${id}/style-calibration`);
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await hydrated(page);
   await new CalibrationPage(page).skip.click();
   await expect(page).toHaveURL(new RegExp(`/sessions/${id}/view$`));
   await new SessionPage(page).waitForRound(1);
