@@ -79,6 +79,23 @@ pub struct ModelInfo {
     pub unexpected_keys: Vec<String>,
 }
 
+/// Prompts that go through the text encoder together in [`Engine::encode_prompts`].
+pub const ENCODE_CHUNK: usize = 8;
+
+/// Largest clip skip accepted (the same bound a render request has).
+pub const MAX_CLIP_SKIP: usize = 4;
+
+/// The positive conditioning of some prompts, as a render would use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptEmbeddings {
+    /// Token positions per prompt (77 for SD 1.x/2.x).
+    pub seq_len: usize,
+    /// Width of each position's embedding.
+    pub hidden: usize,
+    /// One entry per prompt, in order: `seq_len × hidden` values, row-major `[seq][hidden]`.
+    pub values: Vec<Vec<f32>>,
+}
+
 enum Backends {
     Cpu(Box<StableDiffusion<burn::backend::Flex>>),
     #[cfg(feature = "cuda")]
@@ -325,6 +342,42 @@ impl Engine {
             self.info.device,
             || dispatch!(self, sd => Ok(to_vec(sd.text_encoder.forward(ids, clip_skip)))),
         )
+    }
+
+    /// Each prompt's positive conditioning exactly as a render with this `clip_skip` adds the
+    /// steering offset to it: the same tokenizer and padding, the same text encoder (in the
+    /// model's dtype: f16-rounded values on CUDA), downloaded as f32. Prompts are encoded
+    /// [`ENCODE_CHUNK`] at a time so a long list does not need one huge batch.
+    pub fn encode_prompts(
+        &self,
+        prompts: &[String],
+        clip_skip: usize,
+    ) -> Result<PromptEmbeddings, EngineError> {
+        if clip_skip > MAX_CLIP_SKIP {
+            return Err(EngineError::invalid(
+                "clip_skip",
+                format!("must be 0..={MAX_CLIP_SKIP}, got {clip_skip}"),
+            ));
+        }
+        let (seq_len, hidden) = (self.info.seq_len, self.info.hidden_size);
+        let values = guarded(
+            self.info.device,
+            || dispatch!(self, sd => Ok(sd.encode_positive(prompts, clip_skip, ENCODE_CHUNK))),
+        )?;
+        if let Some(bad) = values.iter().find(|v| v.len() != seq_len * hidden) {
+            return Err(EngineError::Backend {
+                device: self.info.device.to_string(),
+                message: format!(
+                    "text encoder returned {} values per prompt, expected {seq_len}×{hidden}",
+                    bad.len()
+                ),
+            });
+        }
+        Ok(PromptEmbeddings {
+            seq_len,
+            hidden,
+            values,
+        })
     }
 
     /// One UNet forward: `sample` `[B, C, h, w]`, one timestep per row, `context` `[B, S, D]`.

@@ -41,7 +41,8 @@ fn only_the_runner_calls_the_engine() {
                 || code.contains("render_with_noise(")
                 || code.contains(".unet_forward(")
                 || code.contains(".vae_decode(")
-                || code.contains(".encode_text(");
+                || code.contains(".encode_text(")
+                || code.contains(".encode_prompts(");
             if renders && !in_runner && !engine_bench {
                 offenders.push(format!("{name}:{}: {}", number + 1, line.trim()));
             }

@@ -139,6 +139,26 @@ impl<B: Backend> StableDiffusion<B> {
         (uncond, cond, ids, real_tokens)
     }
 
+    /// The positive conditioning of each prompt exactly as [`Self::render`] builds it (same
+    /// tokenizer and padding, same text encoder and clip skip, in the model's dtype),
+    /// downloaded as f32 `[S × D]` per prompt. At most `chunk` prompts go through the text
+    /// encoder at once, which bounds its memory.
+    pub fn encode_positive(
+        &self,
+        prompts: &[String],
+        clip_skip: usize,
+        chunk: usize,
+    ) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(prompts.len());
+        for group in prompts.chunks(chunk.max(1)) {
+            let ids: Vec<Vec<u32>> = group.iter().map(|p| self.tokenizer.encode(p)).collect();
+            let values = to_vec(self.text_encoder.forward(&ids, clip_skip));
+            let per = values.len() / group.len();
+            out.extend(values.chunks(per.max(1)).map(<[f32]>::to_vec));
+        }
+        out
+    }
+
     /// The per-candidate offsets `[B, S, D]`, zero for candidates without steering.
     fn steering_offsets(
         &self,

@@ -5,6 +5,7 @@
 mod fixtures;
 
 mod components;
+mod encode_prompts;
 mod loading;
 mod pipelines;
 mod schedulers;

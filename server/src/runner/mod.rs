@@ -5,7 +5,12 @@
 //!
 //! The runner also keeps a ledger of invocations per job id, which the contract tests read
 //! (through `GET /api/jobs/{id}`) to prove each route rendered through it exactly once per job.
+//!
+//! Steering bases (`basis.rs`) are computed here too, with the same engine's text encoder; a
+//! snapshot with a semantic or random orthonormal basis renders each z as the offset
+//! `anchor_strength · Σ z_i B_i` instead of the engine's sinusoidal operator.
 
+pub mod basis;
 pub mod png_metadata;
 pub mod snapshot;
 
@@ -23,9 +28,10 @@ use engine::EngineError;
 use uuid::Uuid;
 
 use crate::artifacts::ArtifactStore;
+pub use basis::{BASIS_CACHE_CAPACITY, BASIS_CLIP_SKIP};
 pub use snapshot::{
-    InitImageRef, LatentsRef, ModelRef, RenderKind, SettingsSnapshot, Snapshot, SnapshotCandidate,
-    SNAPSHOT_SCHEMA,
+    BasisRef, InitImageRef, LatentsRef, ModelRef, RenderKind, SettingsSnapshot, Snapshot,
+    SnapshotCandidate, SNAPSHOT_SCHEMA,
 };
 
 /// One stored image of a run.
@@ -114,6 +120,7 @@ pub struct Runner {
     precision: String,
     ledger: Mutex<HashMap<Uuid, u32>>,
     total: AtomicU64,
+    bases: basis::SharedBasisCache,
 }
 
 impl std::fmt::Debug for Runner {
@@ -134,6 +141,7 @@ impl Runner {
             artifacts,
             ledger: Mutex::new(HashMap::new()),
             total: AtomicU64::new(0),
+            bases: Default::default(),
         }
     }
 
@@ -173,11 +181,13 @@ impl Runner {
             candidates: Vec::new(),
             init_image: None,
             context: serde_json::Map::new(),
+            basis: None,
         }
     }
 
     /// Checks a snapshot the way a run would, without rendering (used before queueing, so bad
-    /// settings are a 4xx at request time rather than a failed job later).
+    /// settings are a 4xx at request time rather than a failed job later). A snapshot's basis
+    /// is checked and computed (or taken from the cache) as a run would.
     pub fn check(&self, snapshot: &Snapshot) -> Result<(), RunError> {
         let request = self.request_for(snapshot, false)?;
         self.engine
@@ -249,7 +259,10 @@ impl Runner {
         })
     }
 
-    /// The engine request a snapshot describes.
+    /// The engine request a snapshot describes. With a semantic or random orthonormal basis,
+    /// every candidate with a z is steered by the precomputed offset `anchor_strength · Σ z_i B_i`
+    /// (the steering mode then shapes nothing); without one, or with the sinusoidal basis, by the
+    /// engine's operator in the snapshot's steering mode.
     fn request_for(&self, snapshot: &Snapshot, load_init: bool) -> Result<RenderRequest, RunError> {
         let s = snapshot.settings();
         let info = self.engine.info();
@@ -271,23 +284,36 @@ impl Runner {
                 RunError::invalid("steering_mode", format!("unknown steering mode `{name}`"))
             })?),
         };
+        let basis = self.snapshot_basis(
+            s.basis.as_ref(),
+            s.clip_skip,
+            s.candidates
+                .iter()
+                .filter_map(|c| c.z.as_ref().map(Vec::len)),
+        )?;
         let mut candidates = Vec::with_capacity(s.candidates.len());
         for c in &s.candidates {
             let init_latents = match (&c.init_latents, load_init) {
                 (Some(latents), true) => Some(load_latents(latents)?),
                 _ => None,
             };
+            let steering = match (&c.z, &basis, mode) {
+                (Some(z), Some(basis), _) => Some(Steering::Offset(
+                    basis
+                        .offset(z, s.anchor_strength)
+                        .map_err(|e| RunError::invalid("basis", e.to_string()))?,
+                )),
+                (Some(z), None, Some(mode)) => Some(Steering::Vector {
+                    mode,
+                    z: z.clone(),
+                    anchor_strength: s.anchor_strength,
+                }),
+                _ => None,
+            };
             candidates.push(Candidate {
                 seed: c.seed,
                 init_latents,
-                steering: match (&c.z, mode) {
-                    (Some(z), Some(mode)) => Some(Steering::Vector {
-                        mode,
-                        z: z.clone(),
-                        anchor_strength: s.anchor_strength,
-                    }),
-                    _ => None,
-                },
+                steering,
             });
         }
         let init_image = match &s.init_image {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::artifacts::content_hash;
+use crate::steering::basis::BasisRecipe;
 
 /// Schema version of the snapshot JSON.
 pub const SNAPSHOT_SCHEMA: u32 = 1;
@@ -88,6 +89,26 @@ pub struct InitImageRef {
     pub strength: f64,
 }
 
+/// The steering basis of a snapshot's candidates: its recipe (the runner computes the axes
+/// from it, or takes them from its cache) and the recipe's hash, checked before rendering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BasisRef {
+    /// What the basis is built from.
+    pub recipe: BasisRecipe,
+    /// `recipe.hash()` when the snapshot was taken.
+    pub recipe_hash: String,
+}
+
+impl BasisRef {
+    /// A reference to `recipe` with its hash.
+    pub fn new(recipe: BasisRecipe) -> BasisRef {
+        BasisRef {
+            recipe_hash: recipe.hash(),
+            recipe,
+        }
+    }
+}
+
 /// Everything a render depends on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsSnapshot {
@@ -130,6 +151,12 @@ pub struct SettingsSnapshot {
     /// Where it comes from (session, round, sampler, updater, A1111 request), for people and
     /// exports; the runner does not read it.
     pub context: Map<String, Value>,
+    /// The basis z is expressed in when it is not the engine's sinusoidal one (semantic or
+    /// random orthonormal): each candidate's z becomes `anchor_strength · Σ z_i B_i`. Absent in
+    /// snapshots taken before bases existed, and then not serialized, so their JSON and hash
+    /// are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<BasisRef>,
 }
 
 /// A sealed snapshot: the settings, their canonical JSON and its hash.
@@ -235,6 +262,7 @@ mod tests {
             }],
             init_image: None,
             context: Map::new(),
+            basis: None,
         }
     }
 
@@ -253,5 +281,36 @@ mod tests {
         let mut other = sample();
         other.steps = 4;
         assert_ne!(Snapshot::seal(other).hash(), a.hash());
+    }
+
+    /// The canonical JSON of a snapshot stored before the `basis` field existed.
+    const OLD_SNAPSHOT: &str = r#"{"schema":1,"kind":"txt2img","model":{"name":"tiny","dir":null},"device":"cpu","precision":"f32","engine_version":"0","prompt":"a cat","negative_prompt":"","scheduler":"euler","steps":3,"guidance_scale":7.0,"width":64,"height":64,"clip_skip":0,"steering_mode":null,"anchor_strength":0.7,"candidates":[{"candidate_id":null,"seed":1,"z":null}],"init_image":null,"context":{}}"#;
+
+    #[test]
+    fn snapshots_without_a_basis_keep_their_json_and_hash() {
+        let hash = content_hash(OLD_SNAPSHOT.as_bytes());
+        let old = Snapshot::from_stored(OLD_SNAPSHOT, &hash).unwrap();
+        assert_eq!(old.settings().basis, None);
+        assert_eq!(old.settings(), &sample());
+        let resealed = Snapshot::seal(old.settings().clone());
+        assert_eq!(resealed.json(), OLD_SNAPSHOT);
+        assert_eq!(resealed.hash(), hash);
+    }
+
+    #[test]
+    fn a_basis_is_part_of_the_json_and_the_hash() {
+        use crate::steering::kinds::BasisKind;
+        let mut with = sample();
+        let recipe = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 4, 9);
+        with.basis = Some(BasisRef::new(recipe.clone()));
+        let sealed = Snapshot::seal(with);
+        assert!(sealed.json().ends_with(&format!(
+            r#","basis":{{"recipe":{},"recipe_hash":"{}"}}}}"#,
+            recipe.canonical_json(),
+            recipe.hash()
+        )));
+        assert_ne!(sealed.hash(), Snapshot::seal(sample()).hash());
+        let back = Snapshot::from_stored(sealed.json(), sealed.hash()).unwrap();
+        assert_eq!(back.settings(), sealed.settings());
     }
 }

@@ -1,6 +1,7 @@
 //! The steering domain of StableSteering: a faithful port of the reference system's algorithms
 //! (see `shared/docs/reference-system.md`), as pure functions.
 
+pub mod basis;
 pub mod cli;
 pub mod composition;
 pub mod config;
