@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}", get(session_state))
         .route("/api/sessions/{id}/rounds/{round}", get(session_at_round))
         .route("/api/sessions/{id}/fork", post(fork))
+        .route("/api/sessions/{id}/seed", post(renew_seed))
         .route("/api/artifacts/{hash}", get(artifact))
         .route("/api/jobs", get(list_jobs))
         .route("/api/jobs/{id}", get(job))
@@ -106,6 +107,16 @@ async fn fork(
         StatusCode::CREATED,
         Json(views::session_json(&detail, &state.services)),
     ))
+}
+
+/// "New seed": the next rounds render with a fresh shared seed.
+async fn renew_seed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id("session", &id)?;
+    let renewed = state.services.renew_seed(id).await?;
+    Ok(Json(serde_json::to_value(renewed).unwrap_or(Value::Null)))
 }
 
 async fn artifact(State(state): State<AppState>, Path(hash): Path<String>) -> Response {

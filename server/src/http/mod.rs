@@ -4,6 +4,7 @@
 
 pub mod a1111;
 pub mod api;
+pub mod belief;
 pub mod contract;
 pub mod error;
 pub mod exports;

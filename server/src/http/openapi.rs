@@ -118,6 +118,12 @@ pub const ROUTES: &[(&str, &str, &str, u16)] = &[
         201,
     ),
     (
+        "post",
+        "/api/sessions/{id}/seed",
+        "New seed: later rounds render with a fresh shared seed",
+        200,
+    ),
+    (
         "get",
         "/api/sessions/{id}/export",
         "Export (?format=jsonl|csv|parquet|bundle)",

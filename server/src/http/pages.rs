@@ -195,6 +195,7 @@ pub fn add_session_extras(body: &mut Value, d: &SessionDetail, services: &Servic
         }
         Err(_) => Value::Null,
     };
+    body["belief"] = super::belief::belief_json(d);
     let active: Option<Uuid> = services
         .control
         .lock()

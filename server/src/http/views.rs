@@ -52,7 +52,7 @@ pub fn session_json(d: &SessionDetail, services: &Services) -> Value {
         "negative_prompt": d.negative_prompt,
         "model_name": d.model_ref,
         "status": d.status.as_str(),
-        "basis_type": "sinusoidal",
+        "basis_type": config.as_ref().map_or("sinusoidal", |c| c.basis.as_str()),
         "current_round": history::effective_round(d),
         "current_z": current_z,
         "converged": d.converged,

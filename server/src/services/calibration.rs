@@ -12,6 +12,8 @@ use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
 use super::{ServiceError, ServiceResult, Services};
 use crate::runner::{RenderKind, RunError, Snapshot, SnapshotCandidate};
 use crate::steering::composition::{calibration_mean, compose_calibration_round, RoundCandidate};
+use crate::steering::kinds::SeedPolicy;
+use crate::steering::seeds::shared_seed;
 use crate::store::events::{
     CalibrationGenerated, CalibrationSubmitted, Candidate, CandidateRendered,
 };
@@ -37,7 +39,13 @@ impl Services {
         let composed = compose_calibration_round(&session_id.to_string(), &config, &current_z, 0)
             .map_err(|e| ServiceError::conflict(e.to_string()))?;
         let (width, height) = config.image_dimensions()?;
+        self.warm_basis(detail.basis.as_ref()).await?;
+        // Under the shared seed policy the probes share one seed too, so choosing among them is
+        // a choice among directions, not among seeds.
+        let shared = (config.seed_policy == SeedPolicy::Shared)
+            .then(|| u64::from(shared_seed(&session_id.to_string(), 0)));
         let mut settings = self.runner.base_settings(RenderKind::Calibration);
+        settings.basis = super::rounds::basis_ref_of(detail.basis.as_ref())?;
         settings.prompt = detail.prompt.clone();
         settings.negative_prompt = detail.negative_prompt.clone();
         settings.scheduler = super::rounds::ROUND_SCHEDULER.into();
@@ -52,7 +60,7 @@ impl Services {
             .iter()
             .map(|c| SnapshotCandidate {
                 candidate_id: Some(Uuid::now_v7()),
-                seed: c.seed,
+                seed: shared.unwrap_or(c.seed),
                 z: Some(c.z.clone()),
                 init_latents: None,
             })
@@ -108,17 +116,17 @@ impl Services {
                 reason: e.to_string(),
                 extra: Vec::new(),
             })?;
-        let ids: Vec<Uuid> = snapshot
+        let (ids, seeds): (Vec<Uuid>, Vec<u64>) = snapshot
             .settings()
             .candidates
             .iter()
-            .filter_map(|c| c.candidate_id)
-            .collect();
+            .filter_map(|c| Some((c.candidate_id?, c.seed)))
+            .unzip();
         let candidates: Vec<Candidate> = composed
             .candidates
             .iter()
-            .zip(&ids)
-            .map(|(c, id)| {
+            .zip(ids.iter().zip(&seeds))
+            .map(|(c, (id, seed))| {
                 let mut params = c.generation_params.clone();
                 if let Some(s) = c.predicted_score {
                     params.insert("predicted_score".into(), json!(s));
@@ -131,7 +139,8 @@ impl Services {
                     index: c.candidate_index as u32,
                     z: c.z.clone(),
                     role: c.role.clone(),
-                    seed: c.seed as u32,
+                    // The seed it was rendered with (the shared seed under that policy).
+                    seed: *seed as u32,
                     seed_group: 0,
                     generation_json: serde_json::Value::Object(params).to_string(),
                 }

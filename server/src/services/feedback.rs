@@ -7,17 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::history;
 use super::jobs::{Completion, Failure, JobKind, NewJob};
+use super::steering_inputs::{steering_inputs, SteeringInputs};
 use super::{ServiceError, ServiceResult, Services};
 use crate::artifacts::content_hash;
-use crate::steering::convergence::evaluate_convergence;
-use crate::steering::feedback::{check_round_accepts_feedback, normalize_for_round, RoundState};
+use crate::steering::feedback::{check_round_accepts_feedback, RoundState};
 use crate::steering::kinds::FeedbackMode;
-use crate::steering::updaters::{update, UpdateCandidate};
+use crate::steering::step::{apply_feedback, StepError};
 use crate::store::events::{
     CandidateDimensions, CandidateTags, DimensionValue, FeedbackSubmitted, IncumbentUpdated,
 };
@@ -47,7 +47,7 @@ pub struct FeedbackRequest {
 }
 
 /// What feedback returns (the reference's `FeedbackResponse` plus the round and convergence).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FeedbackResponse {
     pub update_summary: Value,
     pub next_incumbent_state: Vec<f64>,
@@ -58,9 +58,28 @@ pub struct FeedbackResponse {
     pub convergence: Value,
 }
 
-struct Prepared {
-    append: StreamAppend,
-    response: FeedbackResponse,
+/// Feedback checked and applied, ready to append: the payload of an async feedback job, so the
+/// update is computed once, when the request is accepted, and the job only records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreparedFeedback {
+    /// The session.
+    pub session_id: Uuid,
+    /// The session stream's version the update was computed at.
+    pub expected_version: u64,
+    /// `feedback.submitted` and `incumbent.updated`.
+    pub events: Vec<Event>,
+    /// What the request answers.
+    pub response: FeedbackResponse,
+}
+
+impl PreparedFeedback {
+    fn append(&self) -> StreamAppend {
+        StreamAppend {
+            stream: StreamId::Session(self.session_id),
+            expected: ExpectedVersion::Exact(self.expected_version),
+            events: self.events.iter().cloned().map(NewEvent::new).collect(),
+        }
+    }
 }
 
 impl Services {
@@ -86,7 +105,7 @@ impl Services {
         let prepared = self.prepare_feedback(session_id, round_id, &request)?;
         self.store
             .append_async(AppendRequest {
-                streams: vec![prepared.append],
+                streams: vec![prepared.append()],
             })
             .await?;
         Ok(prepared.response)
@@ -101,8 +120,9 @@ impl Services {
         let session_id = self
             .session_of_round(round_id)
             .ok_or_else(|| ServiceError::not_found("round", round_id))?;
-        self.prepare_feedback(session_id, round_id, &request)?;
-        let body = json!({"round_id": round_id, "request": request}).to_string();
+        let prepared = self.prepare_feedback(session_id, round_id, &request)?;
+        let body = serde_json::to_string(&prepared)
+            .map_err(|e| ServiceError::internal(format!("feedback job payload: {e}")))?;
         self.enqueue(
             NewJob {
                 job_id: Uuid::now_v7(),
@@ -116,27 +136,33 @@ impl Services {
         .await
     }
 
+    /// Records a feedback job's update, computed when the job was queued.
     pub(crate) async fn execute_feedback(&self, job: &JobView) -> Result<Completion, Failure> {
-        let body: Value =
-            serde_json::from_str(&job.settings_json).map_err(|e| Failure::new(e.to_string()))?;
-        let round_id: Uuid = body
-            .get("round_id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| Failure::new("feedback job without a round id"))?;
-        let request: FeedbackRequest =
-            serde_json::from_value(body.get("request").cloned().unwrap_or(Value::Null))
-                .map_err(|e| Failure::new(e.to_string()))?;
+        let prepared: PreparedFeedback = match serde_json::from_str(&job.settings_json) {
+            Ok(p) => p,
+            Err(_) => self.legacy_feedback_job(job)?,
+        };
+        Ok(Completion {
+            result: serde_json::to_value(&prepared.response).unwrap_or(Value::Null),
+            extra: vec![prepared.append()],
+        })
+    }
+
+    /// A feedback job queued before jobs carried their computed update (`{round_id, request}`):
+    /// it is computed now.
+    fn legacy_feedback_job(&self, job: &JobView) -> Result<PreparedFeedback, Failure> {
+        #[derive(Deserialize)]
+        struct Legacy {
+            round_id: Uuid,
+            request: FeedbackRequest,
+        }
+        let legacy: Legacy = serde_json::from_str(&job.settings_json)
+            .map_err(|e| Failure::new(format!("unreadable feedback job: {e}")))?;
         let session_id = job
             .session_id
             .ok_or_else(|| Failure::new("feedback job without a session"))?;
-        let prepared = self
-            .prepare_feedback(session_id, round_id, &request)
-            .map_err(|e| Failure::new(e.message))?;
-        Ok(Completion {
-            result: serde_json::to_value(&prepared.response).unwrap_or(Value::Null),
-            extra: vec![prepared.append],
-        })
+        self.prepare_feedback(session_id, legacy.round_id, &legacy.request)
+            .map_err(|e| Failure::new(e.message))
     }
 
     fn prepare_feedback(
@@ -144,169 +170,156 @@ impl Services {
         session_id: Uuid,
         round_id: Uuid,
         request: &FeedbackRequest,
-    ) -> ServiceResult<Prepared> {
+    ) -> ServiceResult<PreparedFeedback> {
+        let inputs = steering_inputs(&self.store, session_id)?;
         history::with_session(&self.store, session_id, |detail| {
-            prepare_feedback_on(detail, session_id, round_id, request)
+            prepare_feedback_on(detail, &inputs, round_id, request)
         })
     }
 }
 
-/// Validates feedback against the session's projection and computes the update.
+/// Validates feedback against the session's projection and computes the update with the
+/// steering domain's one feedback step.
 fn prepare_feedback_on(
     detail: &SessionDetail,
-    session_id: Uuid,
+    inputs: &SteeringInputs,
     round_id: Uuid,
     request: &FeedbackRequest,
-) -> ServiceResult<Prepared> {
-    {
-        let config = history::config_of(detail)?;
-        let submitted = FeedbackMode::parse(&request.feedback_type).ok_or_else(|| {
-            ServiceError::invalid(
-                "feedback_type",
-                format!(
-                    "unknown feedback type `{}` (expected one of: {})",
-                    request.feedback_type,
-                    FeedbackMode::names().join(", ")
-                ),
-            )
-        })?;
-        let round = detail
-            .rounds
-            .iter()
-            .rev()
-            .find(|r| r.round_id == round_id)
-            .ok_or_else(|| ServiceError::not_found("round", round_id))?;
-        if round.calibration {
-            return Err(ServiceError::invalid(
-                "round_id",
-                "this is the calibration round; submit it with /style-calibration/submit",
-            ));
-        }
-        crate::steering::feedback::check_mode(config.feedback_mode, submitted)?;
-        let latest = history::latest_round(detail).map_or(0, |r| r.index);
-        check_round_accepts_feedback(RoundState {
-            target_round_index: round.index,
-            latest_round_index: latest,
-            session_awaiting_feedback: history::awaiting_feedback(detail)
-                && round.status == RoundStatus::AwaitingFeedback,
-            round_has_feedback: round.feedback.is_some(),
-        })?;
-        let ids: Vec<String> = round
-            .candidates
-            .iter()
-            .map(|c| c.candidate.candidate_id.0.to_string())
-            .collect();
-        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        if !request.payload.is_object() {
-            return Err(ServiceError::invalid(
-                "payload",
-                "payload must be a JSON object",
-            ));
-        }
-        let normalized =
-            normalize_for_round(config.feedback_mode, submitted, &request.payload, &id_refs)?;
-        let dimension_ratings =
-            dimension_values(&request.dimension_ratings, &ids, "dimension_ratings", 1, 5)?;
-        let dimension_priorities = dimension_values(
-            &request.dimension_priorities,
-            &ids,
-            "dimension_priorities",
-            1,
-            64,
-        )?;
-        let negative_pins = tag_lists(&request.negative_pins, &ids, "negative_pins")?;
-        if let Some(text) = &request.critique_text {
-            if text.chars().count() > MAX_CRITIQUE_CHARS {
-                return Err(ServiceError::invalid(
-                    "critique_text",
-                    format!("critique_text is longer than {MAX_CRITIQUE_CHARS} characters"),
-                ));
-            }
-        }
-
-        let current_z = history::current_z(detail, &config);
-        let candidates: Vec<UpdateCandidate> = round
-            .candidates
-            .iter()
-            .map(|c| UpdateCandidate {
-                id: c.candidate.candidate_id.0.to_string(),
-                z: c.candidate.z.clone(),
-                carried_forward: history::generation_params(&c.candidate)
-                    .get("carried_forward")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-            .collect();
-        let outcome = update(
-            config.updater,
-            &current_z,
-            config.trust_radius,
-            &candidates,
-            &normalized,
+) -> ServiceResult<PreparedFeedback> {
+    let session_id = detail.session_id;
+    if detail.version != inputs.version {
+        return Err(ServiceError::conflict(
+            "the session changed while the feedback was being applied; try again",
+        ));
+    }
+    let config = &inputs.config;
+    let submitted = FeedbackMode::parse(&request.feedback_type).ok_or_else(|| {
+        ServiceError::invalid(
+            "feedback_type",
+            format!(
+                "unknown feedback type `{}` (expected one of: {})",
+                request.feedback_type,
+                FeedbackMode::names().join(", ")
+            ),
         )
-        .map_err(|e| ServiceError::invalid(e.field(), e.to_string()))?;
-        let mut records = history::round_records(detail);
-        if let Some(last) = records
-            .iter_mut()
-            .rev()
-            .find(|r| r.id == round_id.to_string())
-        {
-            last.winner_candidate_id = Some(outcome.winner_candidate_id.clone());
+    })?;
+    let round = detail
+        .rounds
+        .iter()
+        .rev()
+        .find(|r| r.round_id == round_id)
+        .ok_or_else(|| ServiceError::not_found("round", round_id))?;
+    if round.calibration {
+        return Err(ServiceError::invalid(
+            "round_id",
+            "this is the calibration round; submit it with /style-calibration/submit",
+        ));
+    }
+    crate::steering::feedback::check_mode(config.feedback_mode, submitted)?;
+    let latest = history::latest_round(detail).map_or(0, |r| r.index);
+    check_round_accepts_feedback(RoundState {
+        target_round_index: round.index,
+        latest_round_index: latest,
+        session_awaiting_feedback: history::awaiting_feedback(detail)
+            && round.status == RoundStatus::AwaitingFeedback,
+        round_has_feedback: round.feedback.is_some(),
+    })?;
+    let ids: Vec<String> = round
+        .candidates
+        .iter()
+        .map(|c| c.candidate.candidate_id.0.to_string())
+        .collect();
+    if !request.payload.is_object() {
+        return Err(ServiceError::invalid(
+            "payload",
+            "payload must be a JSON object",
+        ));
+    }
+    if inputs.rounds.last().map(|r| r.record.id.as_str()) != Some(round_id.to_string().as_str()) {
+        return Err(ServiceError::conflict(
+            "this round is not the session's round awaiting feedback",
+        ));
+    }
+    let outcome =
+        apply_feedback(&inputs.history(), submitted, &request.payload).map_err(step_error)?;
+    let dimension_ratings =
+        dimension_values(&request.dimension_ratings, &ids, "dimension_ratings", 1, 5)?;
+    let dimension_priorities = dimension_values(
+        &request.dimension_priorities,
+        &ids,
+        "dimension_priorities",
+        1,
+        64,
+    )?;
+    let negative_pins = tag_lists(&request.negative_pins, &ids, "negative_pins")?;
+    if let Some(text) = &request.critique_text {
+        if text.chars().count() > MAX_CRITIQUE_CHARS {
+            return Err(ServiceError::invalid(
+                "critique_text",
+                format!("critique_text is longer than {MAX_CRITIQUE_CHARS} characters"),
+            ));
         }
-        let report = evaluate_convergence(&config, &outcome.next_z, &records);
-        let winner: Option<Uuid> = outcome.winner_candidate_id.parse().ok();
-        let critique_tags = normalized
-            .critique_tags
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(id, tags)| {
-                Some(CandidateTags {
-                    candidate_id: Id(id.parse().ok()?),
-                    tags,
-                })
+    }
+    let report = &outcome.convergence;
+    let winner: Option<Uuid> = outcome.winner_candidate_id.parse().ok();
+    let critique_tags = outcome
+        .normalized
+        .critique_tags
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(id, tags)| {
+            Some(CandidateTags {
+                candidate_id: Id(id.parse().ok()?),
+                tags,
             })
-            .collect();
-        let summary = serde_json::Value::Object(outcome.summary.clone());
-        let convergence = serde_json::to_value(&report).unwrap_or(Value::Null);
-        let events = vec![
-            Event::FeedbackSubmitted(FeedbackSubmitted {
-                round_id: Id(round_id),
-                feedback_type: submitted.as_str().to_string(),
-                raw_json: request.payload.to_string(),
-                normalized_json: serde_json::to_string(&normalized).unwrap_or_default(),
-                critique_text: request.critique_text.clone(),
-                critique_tags,
-                dimension_ratings,
-                dimension_priorities,
-                negative_pins,
-            }),
-            Event::IncumbentUpdated(IncumbentUpdated {
-                round_id: Id(round_id),
-                next_z: outcome.next_z.clone(),
-                winner_candidate_id: winner.map(Id),
-                converged: report.converged,
-                rounds_to_convergence: report.rounds_to_convergence,
-                update_summary_json: summary.to_string(),
-                convergence_json: convergence.to_string(),
-            }),
-        ];
-        Ok(Prepared {
-            append: StreamAppend {
-                stream: StreamId::Session(session_id),
-                expected: ExpectedVersion::Exact(detail.version),
-                events: events.into_iter().map(NewEvent::new).collect(),
-            },
-            response: FeedbackResponse {
-                update_summary: summary,
-                next_incumbent_state: outcome.next_z,
-                session_id,
-                round_id,
-                winner_candidate_id: outcome.winner_candidate_id,
-                converged: report.converged,
-                convergence,
-            },
         })
+        .collect();
+    let summary = Value::Object(outcome.summary.clone());
+    let convergence = serde_json::to_value(report).unwrap_or(Value::Null);
+    let events = vec![
+        Event::FeedbackSubmitted(FeedbackSubmitted {
+            round_id: Id(round_id),
+            feedback_type: submitted.as_str().to_string(),
+            raw_json: request.payload.to_string(),
+            normalized_json: serde_json::to_string(&outcome.normalized).unwrap_or_default(),
+            critique_text: request.critique_text.clone(),
+            critique_tags,
+            dimension_ratings,
+            dimension_priorities,
+            negative_pins,
+        }),
+        Event::IncumbentUpdated(IncumbentUpdated {
+            round_id: Id(round_id),
+            next_z: outcome.next_z.clone(),
+            winner_candidate_id: winner.map(Id),
+            converged: report.converged,
+            rounds_to_convergence: report.rounds_to_convergence,
+            update_summary_json: summary.to_string(),
+            convergence_json: convergence.to_string(),
+        }),
+    ];
+    Ok(PreparedFeedback {
+        session_id,
+        expected_version: detail.version,
+        events,
+        response: FeedbackResponse {
+            update_summary: summary,
+            next_incumbent_state: outcome.next_z,
+            session_id,
+            round_id,
+            winner_candidate_id: outcome.winner_candidate_id,
+            converged: report.converged,
+            convergence,
+        },
+    })
+}
+
+/// A domain step's refusal as a request error naming the field.
+fn step_error(e: StepError) -> ServiceError {
+    match e {
+        StepError::Feedback(f) => f.into(),
+        other => ServiceError::invalid(&other.field(), other.to_string()),
     }
 }
 

@@ -11,7 +11,9 @@ pub mod history;
 pub mod jobs;
 pub mod progress;
 pub mod rounds;
+pub mod seeds;
 pub mod sessions;
+pub mod steering_inputs;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

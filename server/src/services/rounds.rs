@@ -17,14 +17,18 @@ use uuid::Uuid;
 use super::history;
 use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
 use super::progress::Tick;
+use super::steering_inputs::{steering_inputs, SteeringInputs};
 use super::{ServiceError, ServiceResult, Services};
+use crate::runner::BasisRef;
 use crate::runner::{RenderKind, RunError, RunOutput, Snapshot, SnapshotCandidate};
-use crate::steering::composition::{compose_round, ComposedCandidate, SessionView};
+use crate::steering::basis::BasisRecipe;
+use crate::steering::composition::ComposedCandidate;
+use crate::steering::step::next_round;
 use crate::store::events::{
     Candidate, CandidateRendered, CandidatesProposed, RoundFailed, RoundReady, RoundRequested,
 };
 use crate::store::projections::jobs::JobView;
-use crate::store::projections::session::{SessionDetail, SessionStatus};
+use crate::store::projections::session::{BasisView, SessionDetail, SessionStatus};
 use crate::store::{Event, ExpectedVersion, Id, NewEvent, StreamAppend, StreamId};
 
 /// The scheduler steering rounds use: DPM-Solver++ 2M gives clean images at the reference's
@@ -42,9 +46,11 @@ pub struct QueuedRound {
 impl Services {
     /// Composes the next round of `session_id` and queues its render.
     pub async fn queue_round(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<QueuedRound> {
+        let inputs = steering_inputs(&self.store, session_id)?;
+        self.warm_basis(inputs.basis.as_ref()).await?;
         let (snapshot, extra, composed_index, round_id, job_id) =
             history::with_session(&self.store, session_id, |detail| {
-                self.prepare_round(detail, session_id)
+                self.prepare_round(detail, session_id, &inputs)
             })?;
         self.remember_round(round_id, session_id);
         self.enqueue(
@@ -59,12 +65,31 @@ impl Services {
         })
     }
 
-    /// Composes the next round from the session's projection (borrowed, not copied).
+    /// Computes the session's basis on a blocking thread unless the runner has it cached, so the
+    /// check under the projection lock only reads the cache (after a restart the first round
+    /// re-encodes the recipe's prompts).
+    pub(crate) async fn warm_basis(
+        self: &Arc<Self>,
+        basis: Option<&BasisView>,
+    ) -> ServiceResult<()> {
+        let Some(basis) = basis_ref_of(basis)? else {
+            return Ok(());
+        };
+        let runner = Arc::clone(&self.runner);
+        tokio::task::spawn_blocking(move || runner.compute_basis(&basis.recipe))
+            .await
+            .map_err(|e| ServiceError::internal(format!("the basis task stopped: {e}")))?
+            .map(|_| ())
+            .map_err(|e| ServiceError::internal(format!("cannot compute the session's basis: {e}")))
+    }
+
+    /// Composes the next round from the session's steering inputs (read from the projection).
     #[allow(clippy::type_complexity)]
     fn prepare_round(
         &self,
         detail: &SessionDetail,
         session_id: Uuid,
+        inputs: &SteeringInputs,
     ) -> ServiceResult<(Snapshot, Vec<StreamAppend>, u32, Uuid, Uuid)> {
         match detail.status {
             SessionStatus::AwaitingFeedback => {
@@ -79,20 +104,14 @@ impl Services {
             }
             _ => {}
         }
-        let config = history::config_of(detail)?;
-        let current_z = history::current_z(detail, &config);
-        let records = history::round_records(detail);
-        let sid = session_id.to_string();
-        let incumbent = detail.incumbent_candidate_id.map(|u| u.to_string());
-        let view = SessionView {
-            session_id: &sid,
-            config: &config,
-            current_z: &current_z,
-            current_round: history::effective_round(detail),
-            incumbent_candidate_id: incumbent.as_deref(),
-            rounds: &records,
-        };
-        let composed = compose_round(&view).map_err(|e| ServiceError::conflict(e.to_string()))?;
+        if detail.version != inputs.version {
+            return Err(ServiceError::conflict(
+                "the session changed while its next round was being composed; try again",
+            ));
+        }
+        let config = &inputs.config;
+        let composed =
+            next_round(&inputs.history()).map_err(|e| ServiceError::conflict(e.to_string()))?;
         let (width, height) = config.image_dimensions()?;
         let round_id = Uuid::now_v7();
         let job_id = Uuid::now_v7();
@@ -107,6 +126,7 @@ impl Services {
         settings.height = height as usize;
         settings.steering_mode = Some(config.steering_mode.as_str().to_string());
         settings.anchor_strength = config.anchor_strength;
+        settings.basis = basis_ref(inputs)?;
 
         let mut stored = Vec::with_capacity(composed.candidates.len());
         for c in &composed.candidates {
@@ -115,7 +135,7 @@ impl Services {
                 candidate_id,
                 c,
                 &settings.model.name,
-                &config,
+                config,
             ));
             if !c.carried_forward {
                 settings.candidates.push(SnapshotCandidate {
@@ -130,6 +150,7 @@ impl Services {
         context.insert("session_id".into(), json!(session_id));
         context.insert("round_id".into(), json!(round_id));
         context.insert("round_index".into(), json!(composed.round_index));
+        context.insert("strategy".into(), json!(config.strategy.as_str()));
         context.insert("sampler".into(), json!(config.sampler.as_str()));
         context.insert("updater".into(), json!(config.updater.as_str()));
         context.insert("feedback_mode".into(), json!(config.feedback_mode.as_str()));
@@ -392,6 +413,25 @@ fn progress_tick(p: &Progress<'_>, last_preview: &mut Option<Instant>) -> Tick {
         previews,
         ..Tick::default()
     }
+}
+
+/// The basis a round renders with: the session's recorded recipe (semantic and random bases);
+/// `None` for the sinusoidal basis, which the engine's own operator computes from z.
+pub(crate) fn basis_ref(inputs: &SteeringInputs) -> ServiceResult<Option<BasisRef>> {
+    basis_ref_of(inputs.basis.as_ref())
+}
+
+/// [`basis_ref`] of a recorded basis.
+pub(crate) fn basis_ref_of(view: Option<&BasisView>) -> ServiceResult<Option<BasisRef>> {
+    let Some(view) = view else {
+        return Ok(None);
+    };
+    let recipe: BasisRecipe = serde_json::from_str(&view.recipe_json)
+        .map_err(|e| ServiceError::internal(format!("stored basis recipe is unreadable: {e}")))?;
+    Ok(Some(BasisRef {
+        recipe,
+        recipe_hash: view.recipe_hash.clone(),
+    }))
 }
 
 /// A composed candidate as stored in `candidates.proposed`.

@@ -9,9 +9,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::history::require_session;
+use super::steering_inputs::session_seed;
 use super::{ServiceError, ServiceResult, Services};
-use crate::steering::config::{parse_yaml, render_yaml, StrategyConfig};
-use crate::store::events::{ExperimentCreated, SessionCreated, SessionDeleted};
+use crate::steering::basis::BasisRecipe;
+use crate::steering::config::{parse_yaml_new, render_yaml, BasisKind, Strategy, StrategyConfig};
+use crate::store::events::{BasisComputed, ExperimentCreated, SessionCreated, SessionDeleted};
 use crate::store::{
     AppendRequest, Event, ExpectedVersion, ForkRequest, Id, NewEvent, StreamAppend, StreamId,
 };
@@ -33,14 +35,26 @@ pub struct Created {
 }
 
 impl Services {
-    /// The default config for this server's model.
+    /// The default config of a new session on this server's model (the `preference` strategy).
     pub fn default_config(&self) -> StrategyConfig {
         let model = self.runner.model();
         StrategyConfig {
             image_size: format!("{0}x{0}", model.default_size),
             model_name: model.name.clone(),
-            ..StrategyConfig::default()
+            ..StrategyConfig::defaults_for(Strategy::Preference)
         }
+    }
+
+    /// The keys whose default comes from this server rather than from the strategy.
+    fn server_defaults(&self) -> serde_json::Map<String, Value> {
+        let model = self.runner.model();
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "image_size".into(),
+            Value::from(format!("{0}x{0}", model.default_size)),
+        );
+        map.insert("model_name".into(), Value::from(model.name.clone()));
+        map
     }
 
     /// The default YAML (with its comment header).
@@ -50,23 +64,22 @@ impl Services {
 
     /// Parses and checks a YAML config against this server (model available).
     pub fn parse_config_yaml(&self, yaml: &str) -> ServiceResult<StrategyConfig> {
-        let config = parse_yaml(yaml)?;
+        let config = parse_yaml_new(yaml, &self.server_defaults())?;
         self.check_config(&config)?;
         Ok(config)
     }
 
     /// Parses and checks a JSON config (missing keys take this server's defaults).
     pub fn parse_config_json(&self, value: &Value) -> ServiceResult<StrategyConfig> {
-        let mut merged = match serde_json::to_value(self.default_config()) {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
+        // Only the server's own keys are filled in here: the strategy decides the rest of the
+        // defaults (a `classic` config must not inherit the `preference` seed policy).
+        let mut merged = self.server_defaults();
         match value {
             Value::Object(m) => merged.extend(m.clone()),
             Value::Null => {}
             _ => return Err(ServiceError::invalid("config", "config must be an object")),
         }
-        let config = StrategyConfig::from_map(&merged).map_err(|e| {
+        let config = StrategyConfig::from_map_new(&merged).map_err(|e| {
             let mut err: ServiceError = e.into();
             err.field = Some(format!("config.{}", err.field.clone().unwrap_or_default()));
             err
@@ -150,14 +163,55 @@ impl Services {
             model_ref: self.runner.model().name.clone(),
             parent: None,
         });
+        let mut events = vec![NewEvent::new(event)];
+        if let Some(basis) = self.basis_event(id, &config, prompt).await? {
+            events.push(NewEvent::new(basis));
+        }
         self.store
             .append_async(AppendRequest::single(
                 StreamId::Session(id),
                 ExpectedVersion::NO_STREAM,
-                vec![NewEvent::new(event)],
+                events,
             ))
             .await?;
         Ok(id)
+    }
+
+    /// The session's `basis.computed`: its semantic (or random orthonormal) basis computed by
+    /// the runner's text encoder on a blocking thread; `None` for the sinusoidal basis.
+    async fn basis_event(
+        self: &Arc<Self>,
+        session_id: Uuid,
+        config: &StrategyConfig,
+        prompt: &str,
+    ) -> ServiceResult<Option<Event>> {
+        if config.basis == BasisKind::Sinusoidal {
+            return Ok(None);
+        }
+        let recipe = BasisRecipe::for_session(
+            config.basis,
+            prompt,
+            config.steering_dimension,
+            session_seed(session_id),
+        );
+        let runner = Arc::clone(&self.runner);
+        let task_recipe = recipe.clone();
+        let computed = tokio::task::spawn_blocking(move || runner.compute_basis(&task_recipe))
+            .await
+            .map_err(|e| ServiceError::internal(format!("the basis task stopped: {e}")))?
+            .map_err(|e| {
+                ServiceError::new(
+                    super::ErrorKind::Unprocessable,
+                    format!("{e}; shorten the prompt or choose `basis: sinusoidal`"),
+                )
+                .field("basis")
+            })?;
+        Ok(Some(Event::BasisComputed(BasisComputed {
+            recipe_hash: recipe.hash(),
+            recipe_json: recipe.canonical_json(),
+            summary_json: computed.summary.canonical_json(),
+            device: self.runner.model().device.to_string(),
+        })))
     }
 
     /// `/setup/session`: YAML config → experiment + session.

@@ -96,6 +96,42 @@ string_enum!(
         FixedPerCandidateRole => "fixed-per-candidate-role",
         /// New: the same seed for a slot in every round (not in the reference).
         FixedAcrossRounds => "fixed-across-rounds",
+        /// New: one seed for every candidate of every round until the user asks for a new one,
+        /// so a comparison isolates the effect of z (the `preference` default).
+        Shared => "shared",
+    }
+);
+
+string_enum!(
+    /// How a session steers: the Bayesian preference model over the whole session (the default
+    /// for new sessions) or the reference's per-round sampler + updater (`classic`).
+    Strategy {
+        Preference => "preference",
+        Classic => "classic",
+    }
+);
+
+string_enum!(
+    /// The directions z is expressed in: a per-session semantic basis from CLIP prompt variants,
+    /// the reference's sinusoidal hidden-space basis, or random orthonormal directions (a control).
+    BasisKind {
+        Semantic => "semantic",
+        Sinusoidal => "sinusoidal",
+        RandomOrthonormal => "random_orthonormal",
+    }
+);
+
+string_enum!(
+    /// How the preference strategy picks a round's candidates from its pool.
+    Acquisition {
+        /// Greedy batch expected utility of the best item (qEUBO).
+        Qeubo => "qeubo",
+        /// One posterior sample's optimum per slot.
+        Thompson => "thompson",
+        /// The posterior mean plus the nearest pool points (an ablation).
+        PosteriorMean => "posterior_mean",
+        /// Uniform points in the trust region (an ablation).
+        Random => "random",
     }
 );
 
@@ -119,7 +155,7 @@ mod tests {
         assert_eq!(SamplerKind::ALL.len(), 13);
         assert_eq!(UpdaterKind::ALL.len(), 12);
         assert_eq!(FeedbackMode::ALL.len(), 6);
-        assert_eq!(SeedPolicy::ALL.len(), 4);
+        assert_eq!(SeedPolicy::ALL.len(), 5);
         assert_eq!(SteeringMode::ALL.len(), 4);
         for kind in SamplerKind::ALL {
             assert_eq!(SamplerKind::parse(kind.as_str()), Some(*kind));

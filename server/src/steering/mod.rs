@@ -3,6 +3,7 @@
 
 pub mod basis;
 pub mod cli;
+pub mod cli_next;
 pub mod composition;
 pub mod config;
 pub mod convergence;
@@ -12,8 +13,10 @@ pub mod kinds;
 pub mod math;
 pub mod oracle;
 pub mod ordered_map;
+pub mod preference;
 pub mod rng;
 pub mod samplers;
 pub mod seeds;
+pub mod step;
 pub mod taste_profile;
 pub mod updaters;

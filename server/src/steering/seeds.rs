@@ -74,7 +74,14 @@ pub fn candidate_seed(
             seed_token(&[&session_id, &"slot", &candidate_index]),
             format!("slot:{candidate_index}"),
         ),
+        SeedPolicy::Shared => (shared_seed(session_id, 0), "shared".to_string()),
     }
+}
+
+/// The `shared` policy's seed of epoch `epoch` (0 until the first "new seed"):
+/// `seed_token(session_id, "shared", epoch)`.
+pub fn shared_seed(session_id: &str, epoch: u32) -> u32 {
+    seed_token(&[&session_id, &"shared", &epoch])
 }
 
 /// Calibration image seed: `seed_token(session_id, index, "cal_img")`.

@@ -11,7 +11,7 @@ use crate::store::backend::{
     AppendOutcome, AppendRequest, ExpectedVersion, NewEvent, StreamAppend,
 };
 use crate::store::error::{Result, StoreError};
-use crate::store::events::v1::{ForkOriginV1, SessionCreatedV1, SessionForkedV1};
+use crate::store::events::v1::{BasisComputedV1, ForkOriginV1, SessionCreatedV1, SessionForkedV1};
 use crate::store::events::Event;
 use crate::store::ids::{Id, StreamId};
 use crate::store::projections::AsOf;
@@ -116,12 +116,26 @@ impl SledStore {
             round: req.round,
             parent_version: at.version,
         });
+        let mut child_events = vec![NewEvent::with_id(req.created_event_id, created)];
+        // The branch steers in the parent's basis; a copy keeps the child stream self-contained.
+        // Its id derives from the creation event's, so a retried fork is still idempotent.
+        if let Some(basis) = &at.basis {
+            child_events.push(NewEvent::with_id(
+                Uuid::from_u128(req.created_event_id.as_u128() ^ 1),
+                Event::BasisComputed(BasisComputedV1 {
+                    recipe_hash: basis.recipe_hash.clone(),
+                    recipe_json: basis.recipe_json.clone(),
+                    summary_json: basis.summary_json.clone(),
+                    device: basis.device.clone(),
+                }),
+            ));
+        }
         let append = self.append_blocking(AppendRequest {
             streams: vec![
                 StreamAppend {
                     stream: StreamId::Session(req.child_session_id),
                     expected: ExpectedVersion::NO_STREAM,
-                    events: vec![NewEvent::with_id(req.created_event_id, created)],
+                    events: child_events,
                 },
                 StreamAppend {
                     stream: StreamId::Session(req.parent_session_id),

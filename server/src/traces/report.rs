@@ -157,6 +157,15 @@ pub fn summarize(event: &Event) -> String {
         Event::JobFinished(e) => format!("job {} finished", short(e.job_id)),
         Event::JobFailed(e) => format!("job {} failed: {}", short(e.job_id), e.reason),
         Event::JobCancelled(e) => format!("job {} cancelled: {}", short(e.job_id), e.reason),
+        Event::BasisComputed(e) => format!(
+            "steering basis computed on {} (recipe {})",
+            e.device,
+            &e.recipe_hash[..e.recipe_hash.len().min(12)]
+        ),
+        Event::SeedRenewed(e) => format!(
+            "new seed {} (epoch {}) after round {}",
+            e.seed, e.epoch, e.after_round
+        ),
     }
 }
 

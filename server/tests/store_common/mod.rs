@@ -236,6 +236,23 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 reason: "user".into(),
             }),
         ),
+        (
+            session,
+            Event::BasisComputed(BasisComputedV1 {
+                recipe_hash: "ab".repeat(32),
+                recipe_json: r#"{"kind":"semantic","dimension":2}"#.into(),
+                summary_json: r#"{"labels":["vivid colors","dark"],"scale":1.5}"#.into(),
+                device: "cpu".into(),
+            }),
+        ),
+        (
+            session,
+            Event::SeedRenewed(SeedRenewedV1 {
+                epoch: 1,
+                seed: 123_456_789,
+                after_round: 4,
+            }),
+        ),
     ]
 }
 

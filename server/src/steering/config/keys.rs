@@ -2,17 +2,32 @@
 //! and by the unknown-key suggestion).
 
 /// `(key, meaning)` for every config key, in the reference's order.
-pub const KEYS: [(&str, &str); 17] = [
+pub const KEYS: [(&str, &str); 22] = [
+    (
+        "strategy",
+        "preference (a Bayesian model of what you like, fitted on every round; default) or classic (the reference's sampler + updater)",
+    ),
     (
         "sampler",
-        "how candidate steering vectors are proposed each round",
+        "classic only: how candidate steering vectors are proposed each round",
     ),
-    ("updater", "how feedback moves the steering state z"),
+    ("updater", "classic only: how feedback moves the steering state z"),
     (
         "feedback_mode",
         "what the user gives per round (ratings, a pair, a ranking, ...)",
     ),
-    ("seed_policy", "how render seeds are assigned to candidates"),
+    (
+        "seed_policy",
+        "how render seeds are assigned to candidates (shared: one seed until you ask for a new one)",
+    ),
+    (
+        "seed_casting",
+        "preference only: round 1 shows this many seeds of the plain prompt and your pick becomes the session's seed (0 = off, 2..12)",
+    ),
+    (
+        "basis",
+        "directions of z: semantic (prompt variants encoded by CLIP), sinusoidal (the reference's) or random_orthonormal",
+    ),
     (
         "steering_mode",
         "how z is turned into an offset of the prompt embeddings",
@@ -31,7 +46,15 @@ pub const KEYS: [(&str, &str); 17] = [
     ),
     (
         "trust_radius",
-        "radius of the ball around the prompt (z = 0) that proposals stay in (0 < r <= 1)",
+        "radius of the ball around the prompt (z = 0) that proposals stay in (0 < r <= 1); preference: the starting trust region around the incumbent",
+    ),
+    (
+        "prior_width",
+        "preference only: expected distance of what you want from the plain prompt, in z units (0 < w <= 2)",
+    ),
+    (
+        "acquisition",
+        "preference only: how candidates are chosen (qeubo, thompson, posterior_mean, random)",
     ),
     (
         "stagnation_patience",

@@ -7,13 +7,18 @@ use super::error::{ConfigError, ConfigErrorKind};
 use super::keys::{closest_key, is_key};
 use super::validate::validate;
 use super::StrategyConfig;
-use crate::steering::kinds::{FeedbackMode, SamplerKind, SeedPolicy, SteeringMode, UpdaterKind};
+use crate::steering::kinds::{
+    Acquisition, BasisKind, FeedbackMode, SamplerKind, SeedPolicy, SteeringMode, Strategy,
+    UpdaterKind,
+};
 
 /// Maps a key to its YAML line, when the input came from YAML.
 pub(super) type LineOf<'a> = dyn Fn(&str) -> Option<usize> + 'a;
 
+/// Parses `map`; `default_strategy` applies when the map has no `strategy` key.
 pub(super) fn from_map(
     map: &Map<String, Value>,
+    default_strategy: Strategy,
     line_of: &LineOf<'_>,
 ) -> Result<StrategyConfig, ConfigError> {
     for key in map.keys() {
@@ -33,8 +38,22 @@ pub(super) fn from_map(
         let line = e.field.as_deref().and_then(line_of);
         e.at_line(line)
     };
-    let mut config = StrategyConfig::default();
     let get = |key: &str| map.get(key);
+    let strategy = match get("strategy") {
+        Some(v) => {
+            enum_value(v, "strategy", Strategy::parse, Strategy::names()).map_err(with_line)?
+        }
+        None => default_strategy,
+    };
+    let mut config = StrategyConfig::defaults_for(strategy);
+    if let Some(v) = get("basis") {
+        config.basis =
+            enum_value(v, "basis", BasisKind::parse, BasisKind::names()).map_err(with_line)?;
+    }
+    if let Some(v) = get("acquisition") {
+        config.acquisition = enum_value(v, "acquisition", Acquisition::parse, Acquisition::names())
+            .map_err(with_line)?;
+    }
     if let Some(v) = get("sampler") {
         config.sampler = enum_value(v, "sampler", SamplerKind::parse, SamplerKind::names())
             .map_err(with_line)?;
@@ -70,6 +89,7 @@ pub(super) fn from_map(
         ("candidate_count", &mut config.candidate_count),
         ("stagnation_patience", &mut config.stagnation_patience),
         ("convergence_patience", &mut config.convergence_patience),
+        ("seed_casting", &mut config.seed_casting),
         ("num_inference_steps", &mut config.num_inference_steps),
     ] {
         if let Some(v) = get(key) {
@@ -78,6 +98,7 @@ pub(super) fn from_map(
     }
     for (key, slot) in [
         ("trust_radius", &mut config.trust_radius),
+        ("prior_width", &mut config.prior_width),
         (
             "stagnation_trust_radius_scale",
             &mut config.stagnation_trust_radius_scale,

@@ -3,6 +3,7 @@
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::StrategyConfig;
+use crate::steering::kinds::{BasisKind, SteeringMode, Strategy};
 
 /// Smallest accepted image side.
 pub const IMAGE_SIDE_MIN: u32 = 64;
@@ -96,12 +97,45 @@ fn float_range(
     Err(out_of_range(key, &rule, value))
 }
 
+/// The wave-2 keys' rules that involve other keys.
+fn validate_wave2(config: &StrategyConfig) -> Result<(), ConfigError> {
+    let casting = config.seed_casting;
+    if casting != 0 && config.strategy != Strategy::Preference {
+        return Err(out_of_range(
+            "seed_casting",
+            "0 unless strategy is preference",
+            casting,
+        ));
+    }
+    if casting != 0 && !(2..=12).contains(&casting) {
+        return Err(out_of_range(
+            "seed_casting",
+            "0 (off) or between 2 and 12",
+            casting,
+        ));
+    }
+    if config.basis != BasisKind::Sinusoidal && config.steering_mode != SteeringMode::LowDimensional
+    {
+        return Err(ConfigError::new(
+            ConfigErrorKind::OutOfRange,
+            Some("steering_mode"),
+            format!(
+                "steering_mode {} shapes the sinusoidal basis only; with basis {} use low_dimensional (or basis: sinusoidal)",
+                config.steering_mode, config.basis
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks every key's range and the image size.
 pub(super) fn validate(config: &StrategyConfig) -> Result<(), ConfigError> {
     int_range("steering_dimension", config.steering_dimension, 1, 16)?;
     int_range("candidate_count", config.candidate_count, 1, 12)?;
     parse_image_size(&config.image_size)?;
     float_range("trust_radius", config.trust_radius, 0.0, false, 1.0)?;
+    float_range("prior_width", config.prior_width, 0.0, false, 2.0)?;
+    validate_wave2(config)?;
     int_range("stagnation_patience", config.stagnation_patience, 0, 10)?;
     float_range(
         "stagnation_trust_radius_scale",

@@ -8,7 +8,10 @@ use super::error::{ConfigError, ConfigErrorKind};
 use super::keys::KEYS;
 use super::parse::from_map;
 use super::StrategyConfig;
-use crate::steering::kinds::{FeedbackMode, SamplerKind, SeedPolicy, SteeringMode, UpdaterKind};
+use crate::steering::kinds::{
+    Acquisition, BasisKind, FeedbackMode, SamplerKind, SeedPolicy, SteeringMode, Strategy,
+    UpdaterKind,
+};
 
 fn header() -> String {
     let mut out = String::from(
@@ -18,6 +21,9 @@ fn header() -> String {
          # Allowed values:\n",
     );
     for (key, names) in [
+        ("strategy", Strategy::names()),
+        ("basis", BasisKind::names()),
+        ("acquisition", Acquisition::names()),
         ("sampler", SamplerKind::names()),
         ("updater", UpdaterKind::names()),
         ("feedback_mode", FeedbackMode::names()),
@@ -52,8 +58,26 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
-/// Parses and validates YAML text; an empty document gives the defaults.
+/// Parses and validates stored or reference YAML: a missing `strategy` means `classic`.
 pub fn parse_yaml(text: &str) -> Result<StrategyConfig, ConfigError> {
+    parse_yaml_with(text, Strategy::Classic, &Map::new())
+}
+
+/// Parses and validates the YAML of a new session: a missing `strategy` means `preference`,
+/// and keys missing from the text take their value from `fallback` first (the server's own
+/// defaults such as `image_size` and `model_name`), then the strategy's defaults.
+pub fn parse_yaml_new(
+    text: &str,
+    fallback: &Map<String, Value>,
+) -> Result<StrategyConfig, ConfigError> {
+    parse_yaml_with(text, Strategy::Preference, fallback)
+}
+
+fn parse_yaml_with(
+    text: &str,
+    default_strategy: Strategy,
+    fallback: &Map<String, Value>,
+) -> Result<StrategyConfig, ConfigError> {
     let document: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line());
         ConfigError::new(
@@ -95,7 +119,13 @@ pub fn parse_yaml(text: &str) -> Result<StrategyConfig, ConfigError> {
             ))
         }
     };
-    from_map(&map, &|key| line_of(text, key))
+    let mut map = map;
+    for (key, value) in fallback {
+        if !map.contains_key(key) {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    from_map(&map, default_strategy, &|key| line_of(text, key))
 }
 
 #[cfg(test)]

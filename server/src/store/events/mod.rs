@@ -21,6 +21,8 @@
 //! | 12 | incumbent.updated | 1 | session |
 //! | 13 | session.deleted | 1 | session |
 //! | 14..18 | job.queued / started / finished / failed / cancelled | 1 | jobs |
+//! | 19 | basis.computed | 1 | session |
+//! | 20 | seed.renewed | 1 | session |
 
 pub mod upcast;
 pub mod v1;
@@ -59,6 +61,8 @@ pub type JobStarted = v1::JobStartedV1;
 pub type JobFinished = v1::JobFinishedV1;
 pub type JobFailed = v1::JobFailedV1;
 pub type JobCancelled = v1::JobCancelledV1;
+pub type BasisComputed = v1::BasisComputedV1;
+pub type SeedRenewed = v1::SeedRenewedV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -149,6 +153,8 @@ catalogue! {
     JobFinished => (16, "job.finished", 1, JobFinished),
     JobFailed => (17, "job.failed", 1, JobFailed),
     JobCancelled => (18, "job.cancelled", 1, JobCancelled),
+    BasisComputed => (19, "basis.computed", 1, BasisComputed),
+    SeedRenewed => (20, "seed.renewed", 1, SeedRenewed),
 }
 
 impl std::fmt::Display for EventType {
@@ -189,6 +195,6 @@ mod tests {
             assert_eq!(EventType::from_code(t.code()), Some(t));
             assert_eq!(EventType::from_name(t.name()), Some(t));
         }
-        assert_eq!(EventType::ALL.len(), 18);
+        assert_eq!(EventType::ALL.len(), 20);
     }
 }

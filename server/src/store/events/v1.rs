@@ -223,3 +223,29 @@ pub struct JobCancelledV1 {
     pub job_id: Id,
     pub reason: String,
 }
+
+/// The session's steering basis as the runner computed it from its recipe (wave 2). The axes
+/// themselves are not stored (they are large and recomputable from the recipe); the summary the
+/// steering domain and the UI read is: axis labels, the scale, each modifier's coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct BasisComputedV1 {
+    /// BLAKE2b-256 of `recipe_json`.
+    pub recipe_hash: String,
+    /// The recipe, canonical JSON text.
+    pub recipe_json: String,
+    /// Labels, scale and modifier coordinates, canonical JSON text.
+    pub summary_json: String,
+    /// The device whose text encoder computed it.
+    pub device: String,
+}
+
+/// The user asked for a new shared seed ("new seed", wave 2): rounds after it render with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SeedRenewedV1 {
+    /// 1 for the first renewal, then 2, ...
+    pub epoch: u32,
+    /// The new seed.
+    pub seed: u32,
+    /// The round counter when it was asked for.
+    pub after_round: u32,
+}

@@ -49,6 +49,8 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
             | Event::RoundFailed(_)
             | Event::FeedbackSubmitted(_)
             | Event::IncumbentUpdated(_)
+            | Event::BasisComputed(_)
+            | Event::SeedRenewed(_)
             | Event::SessionDeleted(_),
             StreamId::Session(_),
         ) => true,
@@ -126,12 +128,17 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
             json("convergence_json", &e.convergence_json)
         }
         Event::JobQueued(e) => json("settings_json", &e.settings_json),
+        Event::BasisComputed(e) => {
+            json("recipe_json", &e.recipe_json)?;
+            json("summary_json", &e.summary_json)
+        }
         Event::JobFinished(e) => json("result_json", &e.result_json),
         Event::SessionForked(_)
         | Event::RoundRequested(_)
         | Event::RoundReady(_)
         | Event::RoundFailed(_)
         | Event::SessionDeleted(_)
+        | Event::SeedRenewed(_)
         | Event::JobStarted(_)
         | Event::JobFailed(_)
         | Event::JobCancelled(_) => Ok(()),

@@ -114,6 +114,23 @@ pub struct RoundView {
     pub ready_at_us: Option<i64>,
 }
 
+/// The session's steering basis (`basis.computed`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasisView {
+    pub recipe_hash: String,
+    pub recipe_json: String,
+    pub summary_json: String,
+    pub device: String,
+}
+
+/// A "new seed" the user asked for (`seed.renewed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeedRenewal {
+    pub epoch: u32,
+    pub seed: u32,
+    pub after_round: u32,
+}
+
 /// Where a forked session came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForkParent {
@@ -161,6 +178,10 @@ pub struct SessionDetail {
     /// Incumbent trajectory: one point per completed update (inherited points first).
     pub trajectory: Vec<TrajectoryPoint>,
     pub rounds: Vec<RoundView>,
+    /// The steering basis, once computed (sessions created before wave 2 have none).
+    pub basis: Option<BasisView>,
+    /// Shared-seed renewals, oldest first.
+    pub seed_renewals: Vec<SeedRenewal>,
     pub lineage: Lineage,
     pub deleted: bool,
     pub created_at_us: i64,
@@ -210,6 +231,8 @@ impl SessionDetail {
             convergence_json: None,
             trajectory: Vec::new(),
             rounds: Vec::new(),
+            basis: None,
+            seed_renewals: Vec::new(),
             lineage: Lineage::default(),
             deleted: false,
             created_at_us: env.recorded_at_us,
@@ -424,6 +447,23 @@ impl SessionDetail {
                     }
                     None => false,
                 }
+            }
+            Event::BasisComputed(b) => {
+                self.basis = Some(BasisView {
+                    recipe_hash: b.recipe_hash,
+                    recipe_json: b.recipe_json,
+                    summary_json: b.summary_json,
+                    device: b.device,
+                });
+                true
+            }
+            Event::SeedRenewed(r) => {
+                self.seed_renewals.push(SeedRenewal {
+                    epoch: r.epoch,
+                    seed: r.seed,
+                    after_round: r.after_round,
+                });
+                true
             }
             Event::SessionDeleted(_) => {
                 self.deleted = true;
