@@ -9,7 +9,7 @@ use crate::steering::kinds::Acquisition;
 use crate::steering::rng::PyRandom;
 
 /// Posterior samples whose optima join the pool.
-const THOMPSON_POOL: usize = 16;
+const THOMPSON_POOL: usize = 32;
 /// Posterior samples qEUBO averages over.
 const EUBO_SAMPLES: usize = 128;
 /// Random perturbations of the incumbent in the pool.
