@@ -16,7 +16,7 @@ const MAX_NEWTON: usize = 40;
 /// Step halvings at most per iteration.
 const MAX_BACKTRACK: usize = 30;
 /// Stop when the Newton decrement `gᵀH⁻¹g` falls below this.
-const DECREMENT_TOL: f64 = 1e-12;
+const DECREMENT_TOL: f64 = 1e-10;
 /// Sharpness of a directional tag's sign constraint (per unit of z along the tag's direction).
 pub const TAG_SHARPNESS: f64 = 8.0;
 
@@ -447,7 +447,7 @@ mod tests {
         assert!(fit.iterations < MAX_NEWTON);
         assert!(fit.mean[0] > 0.1 && fit.mean[1] > 0.1, "{:?}", fit.mean);
         let obj = objective(&rounds, 2, 20.0, 0.09, &fit.mean);
-        assert!(obj.grad.iter().all(|g| g.abs() < 1e-6), "{:?}", obj.grad);
+        assert!(obj.grad.iter().all(|g| g.abs() < 1e-4), "{:?}", obj.grad);
     }
 
     #[test]

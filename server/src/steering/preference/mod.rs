@@ -18,6 +18,7 @@ pub mod choices;
 pub mod compose;
 pub mod evidence;
 pub mod laplace;
+pub mod memo;
 pub mod posterior;
 pub mod proposals;
 pub mod state;

@@ -248,12 +248,14 @@ impl Posterior {
             .collect()
     }
 
-    /// Log predictive likelihood of `rounds` (plug-in at each component's mode, mixed).
+    /// Log predictive likelihood of `rounds`: plugged in at the posterior mean, mixed over the β
+    /// grid with the posterior's weights (so one overconfident β cannot call the model wrong).
     pub fn predictive_log_likelihood(&self, rounds: &[RoundEvidence]) -> f64 {
+        let mean = self.mean();
         let lls: Vec<f64> = self
             .components
             .iter()
-            .map(|c| c.weight.ln() + log_likelihood(rounds, self.d, c.fit.beta, &c.fit.mean))
+            .map(|c| c.weight.ln() + log_likelihood(rounds, self.d, c.fit.beta, &mean))
             .collect();
         let max = lls.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if !max.is_finite() {

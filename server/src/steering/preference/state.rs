@@ -6,7 +6,8 @@
 
 use super::choices::{choice_terms, TagDirections};
 use super::evidence::RoundEvidence;
-use super::posterior::{constant_model_log_likelihood, fit_posterior, Posterior};
+use super::memo;
+use super::posterior::{constant_model_log_likelihood, Posterior};
 use crate::steering::composition::{RoundCandidate, RoundRecord};
 use crate::steering::config::StrategyConfig;
 use crate::steering::feedback::NormalizedFeedback;
@@ -70,7 +71,7 @@ impl Default for Tuning {
 
 /// How much worse than a constant model (in nats over the window) the model must predict before
 /// the ES fallback takes over: small misfits are noise, not misspecification.
-pub const ES_MARGIN: f64 = 1.0;
+pub const ES_MARGIN: f64 = 2.0;
 
 /// Who drives the next round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,7 @@ impl SessionState {
             judged.drain(..judged.len().saturating_sub(n));
         }
         let evidence: Vec<RoundEvidence> = judged.iter().map(|r| round_evidence(r, tags)).collect();
-        let posterior = fit_posterior(&evidence, d, config.prior_width);
+        let posterior = (*memo::posterior(&evidence, d, config.prior_width)).clone();
         let radius = if tuning.trust_region {
             trust_radius(config, &judged)
         } else {
@@ -228,8 +229,9 @@ fn trust_radius(config: &StrategyConfig, judged: &[&SteeringRound]) -> f64 {
     radius
 }
 
-/// Predictive log-likelihood of each of the last rounds under the model fitted on the rounds
-/// before it, against a constant model; needs one more round than the window.
+/// Predictive log-likelihood of each of the last rounds under the posterior fitted on the
+/// rounds before it (the one that proposed it), against a constant model; needs one more round
+/// than the window.
 fn predictive_check(
     config: &StrategyConfig,
     evidence: &[RoundEvidence],
@@ -244,7 +246,7 @@ fn predictive_check(
     let mut model = 0.0;
     let mut constant = 0.0;
     for &k in &informative[informative.len() - PREDICTIVE_WINDOW..] {
-        let before = fit_posterior(&evidence[..k], d, config.prior_width);
+        let before = memo::posterior(&evidence[..k], d, config.prior_width);
         let round = std::slice::from_ref(&evidence[k]);
         model += before.predictive_log_likelihood(round);
         constant += constant_model_log_likelihood(round);
