@@ -221,6 +221,12 @@ impl Posterior {
 
     /// One draw `(β, t)` from the mixture.
     pub fn sample(&self, rng: &mut PyRandom) -> (f64, Vec<f64>) {
+        self.sample_scaled(rng, 1.0)
+    }
+
+    /// One draw with the spread scaled by `scale` (a tempered posterior: `scale` < 1 samples
+    /// closer to each component's mode).
+    pub fn sample_scaled(&self, rng: &mut PyRandom, scale: f64) -> (f64, Vec<f64>) {
         let u = rng.random();
         let mut acc = 0.0;
         let mut chosen = self.components.len() - 1;
@@ -232,7 +238,7 @@ impl Posterior {
             }
         }
         let c = &self.components[chosen];
-        let eps: Vec<f64> = (0..self.d).map(|_| gauss(rng)).collect();
+        let eps: Vec<f64> = (0..self.d).map(|_| scale * gauss(rng)).collect();
         let d = self.d;
         let t = (0..d)
             .map(|i| c.fit.mean[i] + (0..=i).map(|j| c.factor[i * d + j] * eps[j]).sum::<f64>())
