@@ -71,7 +71,7 @@ impl Default for Tuning {
 
 /// How much worse than a constant model (in nats over the window) the model must predict before
 /// the ES fallback takes over: small misfits are noise, not misspecification.
-pub const ES_MARGIN: f64 = 2.0;
+pub const ES_MARGIN: f64 = 1.0;
 
 /// Who drives the next round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -196,28 +196,28 @@ fn trust_region_shrinks_when_the_incumbent_keeps_winning() {
 #[test]
 fn a_user_the_model_cannot_explain_hands_over_to_the_evolution_strategy() {
     let c = config(2, 5);
-    // The user picks the candidate farthest from a target: the opposite of the model.
-    let t = [0.3, 0.3];
+    // Six rounds toward t teach the model confidently; then the user wants the opposite.
+    let t = [0.35, 0.25];
     let mut history: Vec<SteeringRound> = Vec::new();
-    let mut switched = false;
-    for _ in 0..10 {
+    let mut switched_at = None;
+    for round in 0..16 {
         let composed = compose_preference_round(&view(&c, &history, 7)).unwrap();
-        switched |= composed.candidates.iter().any(|x| x.role == "es");
-        let record = shown(&composed);
-        let pick = if history.len() < 3 {
-            record
-                .candidates
-                .iter()
-                .min_by(|a, b| dist(&a.z, &t).total_cmp(&dist(&b.z, &t)))
-        } else {
-            record
-                .candidates
-                .iter()
-                .max_by(|a, b| dist(&a.z, &t).total_cmp(&dist(&b.z, &t)))
+        if switched_at.is_none() && composed.candidates.iter().any(|x| x.role == "es") {
+            switched_at = Some(round);
         }
-        .unwrap()
-        .id
-        .clone();
+        let record = shown(&composed);
+        let target: Vec<f64> = if round < 6 {
+            t.to_vec()
+        } else {
+            t.iter().map(|v| -v).collect()
+        };
+        let pick = record
+            .candidates
+            .iter()
+            .min_by(|a, b| dist(&a.z, &target).total_cmp(&dist(&b.z, &target)))
+            .unwrap()
+            .id
+            .clone();
         let fb = normalize(
             FeedbackMode::WinnerOnly,
             &json!({"winner_candidate_id": pick}),
@@ -228,7 +228,11 @@ fn a_user_the_model_cannot_explain_hands_over_to_the_evolution_strategy() {
             feedback: Some(fb),
         });
     }
-    assert!(switched, "the ES fallback never took over");
+    let at = switched_at.expect("the ES fallback never took over");
+    assert!(
+        at > 6,
+        "the fallback fired before the change of mind (round {at})"
+    );
     let no_es = Tuning {
         es_fallback: false,
         ..Tuning::default()
