@@ -143,6 +143,8 @@ pub struct SessionState {
     pub convergence: Option<Convergence>,
     /// The job in flight for this session (never set on time-travel reads).
     pub active_job: Option<JobInfo>,
+    /// What the preference model believes (`None` for `classic` sessions).
+    pub belief: Option<Belief>,
 }
 
 impl SessionState {
@@ -155,6 +157,85 @@ impl SessionState {
     pub fn calibration_round(&self) -> Option<&RoundInfo> {
         self.rounds.iter().find(|r| r.calibration)
     }
+}
+
+/// The belief of a `preference` session: where the model thinks the image the person wants lies
+/// along the basis' labelled axes, with its uncertainty (`http/belief.rs` on the server). Only
+/// what the pages show is decoded.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Belief {
+    /// One row per steering direction, labelled by the prompt modifier it points to.
+    pub axes: Vec<BeliefAxis>,
+    /// Rounds of feedback the model has used.
+    #[serde(deserialize_with = "null_as_default")]
+    pub rounds_used: u32,
+    /// The shown image the model believes best (pinned as the next round's incumbent).
+    pub recommended_candidate_id: Option<String>,
+    /// `model`, or `es` when the model could not explain the recent choices and the next round
+    /// explores around the latest pick.
+    #[serde(deserialize_with = "null_as_default")]
+    pub driver: String,
+    /// How far (in z units) the next round may move from the incumbent.
+    pub trust_radius: Option<f64>,
+    /// The prior's sd per axis (the width of the band before any feedback).
+    pub prior_sd: Option<f64>,
+    /// `shared` when every new candidate of a round renders with one seed ("new seed" applies).
+    #[serde(deserialize_with = "null_as_default")]
+    pub seed_policy: String,
+    /// How often the person asked for a new seed.
+    #[serde(deserialize_with = "null_as_default")]
+    pub seed_renewals: u32,
+    /// The belief after each round with feedback, oldest first.
+    pub history: Vec<BeliefPoint>,
+}
+
+impl Belief {
+    /// Whether the evolution-strategy fallback drives the next round.
+    pub fn es_driven(&self) -> bool {
+        self.driver == "es"
+    }
+
+    /// Whether `candidate` is (or pins) the image the model recommends.
+    pub fn recommends(&self, candidate: &CandidateInfo) -> bool {
+        self.recommended_candidate_id.as_deref().is_some_and(|r| {
+            candidate.id == r
+                || candidate
+                    .generation_params
+                    .incumbent_candidate_id
+                    .as_deref()
+                    == Some(r)
+        })
+    }
+}
+
+/// One labelled axis of a [`Belief`]: the posterior mean and sd in z units.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BeliefAxis {
+    pub label: String,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// The belief after one round: mean and sd per axis (same order as [`Belief::axes`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BeliefPoint {
+    pub round: u32,
+    #[serde(deserialize_with = "null_as_default")]
+    pub mean: Vec<f64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub sd: Vec<f64>,
+}
+
+/// `null` (which `#[serde(default)]` does not cover) decodes as the type's default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Where a time-travel read stands.
@@ -237,6 +318,18 @@ pub struct CandidateInfo {
     pub sampler_role: String,
     pub seed: u64,
     pub image_path: Option<String>,
+    /// The model's expected score of this image and its sd (`preference` sessions).
+    pub predicted_score: Option<f64>,
+    pub predicted_uncertainty: Option<f64>,
+    pub generation_params: CandidateParams,
+}
+
+/// The part of a candidate's generation parameters the pages read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CandidateParams {
+    /// Set on a pinned incumbent: the earlier candidate whose image (z) it shows again.
+    pub incumbent_candidate_id: Option<String>,
 }
 
 impl CandidateInfo {

@@ -200,3 +200,124 @@ async fn progress_component_shows_steps_candidates_eta_and_previews() {
     );
     wrapper.remove();
 }
+
+fn belief_of(driver: &str) -> app::api::Belief {
+    app::api::Belief {
+        axes: vec![
+            app::api::BeliefAxis {
+                label: "vivid colors".into(),
+                mean: 0.12,
+                sd: 0.08,
+            },
+            app::api::BeliefAxis {
+                label: "soft light".into(),
+                mean: -0.3,
+                sd: 0.2,
+            },
+        ],
+        rounds_used: 3,
+        recommended_candidate_id: Some("b".into()),
+        driver: driver.into(),
+        trust_radius: Some(0.5),
+        prior_sd: Some(0.18),
+        seed_policy: "shared".into(),
+        seed_renewals: 2,
+        history: vec![app::api::BeliefPoint {
+            round: 1,
+            mean: vec![0.1, -0.2],
+            sd: vec![0.1, 0.15],
+        }],
+    }
+}
+
+#[wasm_bindgen_test]
+async fn belief_panel_shows_estimates_as_text_and_the_exploration_notice() {
+    use app::components::belief_panel::BeliefPanel;
+    let (wrapper, _handle) = mount_in_section(move || {
+        view! { <BeliefPanel belief=belief_of("es")><button id="child-control">"x"</button></BeliefPanel> }
+    });
+    tick().await;
+    let values: Vec<String> = {
+        let list = document()
+            .query_selector_all("#belief-panel .belief-axis .axis-value")
+            .unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().text_content().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(values, vec!["+0.12 ± 0.08", "-0.30 ± 0.20"]);
+    assert_eq!(
+        attr(".belief-axis[data-label='soft light'] svg", "aria-label").as_deref(),
+        Some("soft light: -0.30 ± 0.20")
+    );
+    assert_eq!(text_of("belief-rounds"), "From 3 rounds of feedback.");
+    assert_eq!(attr("#belief-panel", "data-driver").as_deref(), Some("es"));
+    assert!(text_of("belief-driver").contains("explores around your latest pick"));
+    assert_eq!(text_of("seed-renewals"), "Shared seed, renewed 2 times.");
+    assert!(document().get_element_by_id("child-control").is_some());
+    // The band spans mean ± sd on a ±2R scale (R = 0.5): 0.12 ± 0.08 → [0.04, 0.20] of 1.0.
+    let band = document()
+        .query_selector(".belief-axis[data-label='vivid colors'] rect.band")
+        .unwrap()
+        .unwrap();
+    assert_eq!(band.get_attribute("x").as_deref(), Some("103.8"));
+    assert_eq!(band.get_attribute("width").as_deref(), Some("15.4"));
+    wrapper.remove();
+}
+
+#[wasm_bindgen_test]
+async fn belief_plot_has_the_prior_and_one_row_per_round() {
+    use app::components::belief_panel::BeliefPlot;
+    let (wrapper, _handle) = mount_in_section(move || {
+        view! { <BeliefPlot belief=belief_of("model") until=1/> }
+    });
+    tick().await;
+    let rows = document()
+        .query_selector_all("#belief-table tbody tr")
+        .unwrap();
+    assert_eq!(rows.length(), 2, "the prior and round 1");
+    assert_eq!(
+        document()
+            .query_selector_all("#belief-plot svg[role=img] polyline")
+            .unwrap()
+            .length(),
+        2,
+        "one line per axis"
+    );
+    wrapper.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_models_pick_is_marked_in_a_grid_and_through_its_pinned_copy() {
+    use app::components::belief_panel::recommended_in;
+    use app::components::candidate::CandidateGrid;
+    let belief = belief_of("model");
+    let mut next = round_of(&["p", "q"]);
+    // A later round pins the pick as its incumbent under a new id.
+    next.candidates[0].generation_params.incumbent_candidate_id = Some("b".into());
+    assert_eq!(recommended_in(Some(&belief), &next).as_deref(), Some("p"));
+    assert_eq!(recommended_in(None, &next), None);
+    let round = round_of(&["a", "b", "c"]);
+    let recommended = recommended_in(Some(&belief), &round);
+    assert_eq!(recommended.as_deref(), Some("b"));
+    let (wrapper, _handle) = mount_in_section(move || {
+        view! { <CandidateGrid candidates=round.candidates winner=None recommended/> }
+    });
+    tick().await;
+    assert_eq!(
+        document()
+            .query_selector_all(".badge.recommended")
+            .unwrap()
+            .length(),
+        1
+    );
+    assert_eq!(
+        attr("figure[data-candidate-id=b]", "data-recommended").as_deref(),
+        Some("true")
+    );
+    assert!(document()
+        .query_selector("figure[data-candidate-id=b] .badge.recommended")
+        .unwrap()
+        .is_some());
+    wrapper.remove();
+}

@@ -31,7 +31,9 @@ for (const [mode, rate] of modes) {
     await expect(s.history.first().locator("figure.winner")).toHaveCount(1);
     const state = await (await request.get(`/api/sessions/${id}`)).json();
     expect(state.rounds[0].feedback_events[0].type).toBe(mode);
-    // The incumbent of round 2 is round 1's winner, carried over and marked.
+    // Round 2 pins an incumbent, marked: round 1's winner under `classic`, the model's pick
+    // under `preference` (the default), which also carries the "model's pick" badge.
     await expect(page.locator("#feedback-form .badge.incumbent")).toHaveCount(1);
+    await expect(page.locator("#feedback-form .badge.recommended")).toHaveCount(1);
   });
 }

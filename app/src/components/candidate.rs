@@ -1,5 +1,6 @@
 //! One candidate image: the picture at a fixed aspect ratio (no layout jump when it loads),
-//! incumbent/baseline badges, role, seed and id on demand, and a larger view on click.
+//! incumbent/baseline badges and the preference model's pick, role, seed, id and the model's
+//! predicted score on demand, and a larger view on click.
 
 use leptos::prelude::*;
 
@@ -25,6 +26,9 @@ pub fn CandidateFigure(
     /// Class names the caller adds (`winner`, `selected`, `focused`...).
     #[prop(into, default = Signal::stored(String::new()))]
     extra_class: Signal<String>,
+    /// The preference model recommends this image (its belief's pick).
+    #[prop(optional)]
+    recommended: bool,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     let zoomed = RwSignal::new(false);
@@ -40,11 +44,16 @@ pub fn CandidateFigure(
     let id = candidate.id.clone();
     let role = candidate.sampler_role.clone();
     let (detail_role, detail_id, seed) = (role.clone(), id.clone(), candidate.seed);
+    let predicted = candidate.predicted_score.map(|score| {
+        let sd = candidate.predicted_uncertainty.unwrap_or(0.0);
+        format!("{score:+.2} ± {sd:.2}")
+    });
     view! {
         <figure class=move || format!("candidate {}", extra_class.get())
             data-candidate-id=id
             data-role=role.clone()
-            data-position=position>
+            data-position=position
+            data-recommended=recommended.then_some("true")>
             <div class="frame">
                 {match src {
                     Some(src) => view! {
@@ -57,7 +66,10 @@ pub fn CandidateFigure(
                     None => view! { <div class="missing" role="img" aria-label=alt.clone()>"not rendered"</div> }.into_any(),
                 }}
                 <span class="position" aria-hidden="true">{position}</span>
-                {badge.map(|(class, text)| view! { <span class=format!("badge {class}")>{text}</span> })}
+                <span class="badges">
+                    {badge.map(|(class, text)| view! { <span class=format!("badge {class}")>{text}</span> })}
+                    {recommended.then(|| view! { <span class="badge recommended" title="the image the model believes you want most">"model's pick"</span> })}
+                </span>
             </div>
             <figcaption>
                 <button type="button" class="link details-toggle"
@@ -70,6 +82,7 @@ pub fn CandidateFigure(
                         <dt>"role"</dt><dd>{detail_role.clone()}</dd>
                         <dt>"seed"</dt><dd class="seed">{seed}</dd>
                         <dt>"id"</dt><dd><code>{detail_id.clone()}</code></dd>
+                        {predicted.clone().map(|p| view! { <dt>"predicted score"</dt><dd class="predicted">{p}</dd> })}
                     </dl>
                 </Show>
                 {children.map(|c| c())}
@@ -87,14 +100,21 @@ pub fn CandidateFigure(
     .into_any()
 }
 
-/// A read-only grid of a round's candidates, marking the winner.
+/// A read-only grid of a round's candidates, marking the winner and the model's pick.
 #[component]
-pub fn CandidateGrid(candidates: Vec<CandidateInfo>, winner: Option<String>) -> impl IntoView {
+pub fn CandidateGrid(
+    candidates: Vec<CandidateInfo>,
+    winner: Option<String>,
+    /// Id of the candidate the preference model recommends, when it is in this grid.
+    #[prop(default = None)]
+    recommended: Option<String>,
+) -> impl IntoView {
     view! {
         <div class="candidate-grid">
             {candidates.into_iter().enumerate().map(|(i, c)| {
                 let class = if winner.as_deref() == Some(c.id.as_str()) { "winner" } else { "" };
-                view! { <CandidateFigure candidate=c position=i + 1 extra_class=class.to_string()/> }
+                let recommended = recommended.as_deref() == Some(c.id.as_str());
+                view! { <CandidateFigure candidate=c position=i + 1 extra_class=class.to_string() recommended/> }
             }).collect_view()}
         </div>
     }

@@ -47,6 +47,9 @@ pub fn FeedbackForm(
     dimensions: Vec<String>,
     session_id: String,
     #[prop(into)] on_submitted: Callback<()>,
+    /// Id of the candidate the preference model recommends (marked "model's pick").
+    #[prop(default = None)]
+    recommended: Option<String>,
 ) -> impl IntoView {
     let ids: Vec<String> = round.candidates.iter().map(|c| c.id.clone()).collect();
     let draft = RwSignal::new(Draft::new(&dimensions));
@@ -127,7 +130,8 @@ pub fn FeedbackForm(
                 class
             });
             let controls = card_controls(&c, i + 1, count, mode, &dimensions, draft, focus);
-            view! { <CandidateFigure candidate=c position=i + 1 extra_class=classes>{controls}</CandidateFigure> }
+            let recommended = recommended.as_deref() == Some(c.id.as_str());
+            view! { <CandidateFigure candidate=c position=i + 1 extra_class=classes recommended>{controls}</CandidateFigure> }
         })
         .collect_view();
 

@@ -1,5 +1,6 @@
 //! Reusable widgets.
 
+pub mod belief_panel;
 pub mod candidate;
 pub mod error_card;
 pub mod feedback_form;

@@ -1,6 +1,7 @@
 //! `/sessions/{id}/replay-view?round=r`: time travel. A slider over the rounds; for round r the page
 //! shows the server's projection of the log as of the end of r (`/api/sessions/{id}/rounds/{r}`):
-//! that round's candidates, the feedback given, the update summary and the z trajectory up to r.
+//! that round's candidates, the feedback given, the update summary, the z trajectory up to r
+//! and, for `preference` sessions, the model's belief after r and how it moved up to r.
 //! "Fork from here" branches a new session at r and opens it.
 
 use leptos::prelude::*;
@@ -8,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::{SessionInfo, SessionState};
+use crate::components::belief_panel::{recommended_in, BeliefPanel, BeliefPlot};
 use crate::components::candidate::CandidateGrid;
 use crate::components::error_card::ErrorCard;
 use crate::components::session_cards::{ConvergenceBanner, ExportLinks, LineageNote};
@@ -162,12 +164,13 @@ fn ReplayView(replay: ReplayData) -> impl IntoView {
         </section>
         {this.map(|r| {
             let winner = r.winner_id();
+            let recommended = recommended_in(at.belief.as_ref(), &r);
             let feedback = r.feedback_events.first().cloned();
             let title = if r.calibration { "Calibration probes".to_string() } else { format!("Round {} candidates", r.round_index) };
             view! {
                 <section id="replay-round" class="card" data-round-id=r.id.clone()>
                     <h2>{title}</h2>
-                    <CandidateGrid candidates=r.candidates.clone() winner=winner.clone()/>
+                    <CandidateGrid candidates=r.candidates.clone() winner=winner.clone() recommended/>
                     <h3>"Feedback"</h3>
                     {match feedback {
                         Some(f) => view! {
@@ -184,6 +187,16 @@ fn ReplayView(replay: ReplayData) -> impl IntoView {
                     <details open=true><summary>"Update summary"</summary>
                         <pre id="update-summary">{r.update_summary.0.clone()}</pre>
                     </details>
+                </section>
+            }
+        })}
+        {at.belief.clone().map(|belief| {
+            let plotted = belief.clone();
+            view! {
+                <BeliefPanel belief heading=format!("What the model believed after round {round}")/>
+                <section id="belief-history" class="card" aria-labelledby="belief-history-title">
+                    <h2 id="belief-history-title">{format!("How the estimate moved up to round {round}")}</h2>
+                    <BeliefPlot belief=plotted until=round/>
                 </section>
             }
         })}

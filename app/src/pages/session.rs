@@ -1,13 +1,15 @@
 //! `/sessions/{id}/view`: where a person steers. The round awaiting feedback with the mode's
 //! controls, or the job rendering the next one (live, from SSE), or the button that starts it;
-//! the convergence banner, the taste profile and the round history. Everything shown is the
-//! server's projection (`GET /api/sessions/{id}`), re-read after each action.
+//! the convergence banner, the preference model's belief (with "new seed"), the taste profile
+//! and the round history. Everything shown is the server's projection
+//! (`GET /api/sessions/{id}`), re-read after each action.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{JobHandle, ProgressUpdate, RoundInfo, SessionState};
+use crate::components::belief_panel::{recommended_in, BeliefPanel};
 use crate::components::candidate::CandidateGrid;
 use crate::components::error_card::ErrorCard;
 use crate::components::feedback_form::FeedbackForm;
@@ -54,6 +56,37 @@ pub fn start_round(session_id: String, error: RwSignal<Option<String>>, then: Ca
         // Either way the page shows the server's state again.
         then.run(());
     });
+}
+
+/// Asks for a new shared seed for later rounds; refusals go to the page's action error.
+#[component]
+fn NewSeedButton(
+    session_id: String,
+    action_error: RwSignal<Option<String>>,
+    refresh: Callback<()>,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let renew = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let path = format!("/api/sessions/{session_id}/seed");
+        leptos::task::spawn_local(async move {
+            match crate::net::post_json::<_, serde::de::IgnoredAny>(&path, &()).await {
+                Ok(_) => action_error.set(None),
+                Err(e) => action_error.set(Some(e.describe())),
+            }
+            busy.set(false);
+            refresh.run(());
+        });
+    };
+    view! {
+        <button id="new-seed" type="button" class="secondary" disabled=move || busy.get() on:click=renew
+            title="Later rounds render with a fresh seed shared by all their images">
+            "New seed"
+        </button>
+    }
 }
 
 /// The page.
@@ -113,6 +146,15 @@ fn SessionView(
         action_error,
         refresh,
     );
+    let belief_panel = state.belief.clone().map(|belief| {
+        let seed_button =
+            (belief.seed_policy == "shared" && state.active_job.is_none()).then(|| {
+                let session_id = id.clone();
+                view! { <NewSeedButton session_id action_error refresh/> }
+            });
+        view! { <BeliefPanel belief>{seed_button}</BeliefPanel> }
+    });
+    let belief = state.belief.clone();
     let history: Vec<RoundInfo> = state
         .rounds
         .iter()
@@ -151,12 +193,14 @@ fn SessionView(
         </label>
         {move || action_error.get().map(|e| view! { <p id="action-error" class="error" role="alert">{e}</p> })}
         {main}
+        {belief_panel}
         {state.taste_profile.clone().filter(|t| !t.dimensions.is_empty()).map(|profile| view! { <TasteProfileCard profile/> })}
         <section id="round-history" class="card" aria-labelledby="history-title">
             <h2 id="history-title">{format!("Round history ({rounds_done})")}</h2>
             {history.is_empty().then(|| view! { <p class="muted">"No rated rounds yet."</p> })}
             {history.into_iter().enumerate().map(|(i, r)| {
                 let winner = r.winner_id();
+                let recommended = recommended_in(belief.as_ref(), &r);
                 let winner_pos = winner.as_ref().and_then(|w| r.candidates.iter().position(|c| &c.id == w)).map(|p| p + 1);
                 let summary = format!("Round {} · {} · winner #{}", r.round_index,
                     r.feedback_events.first().map(|f| f.feedback_type.clone()).unwrap_or_default(),
@@ -164,7 +208,7 @@ fn SessionView(
                 view! {
                     <details class="round" data-round=r.round_index open=i == 0>
                         <summary>{summary}</summary>
-                        <CandidateGrid candidates=r.candidates.clone() winner/>
+                        <CandidateGrid candidates=r.candidates.clone() winner recommended/>
                         <a href=format!("/sessions/{}/replay-view?round={}", id, r.round_index)>"Open in replay"</a>
                     </details>
                 }
@@ -199,10 +243,11 @@ fn session_main(
                     refresh.run(());
                 }
             });
+            let recommended = recommended_in(state.belief.as_ref(), &round);
             view! {
                 <section id="current-round" class="card" data-round=round.round_index data-round-id=round.id.clone()>
                     <h2>{format!("Round {}: your feedback", round.round_index)}</h2>
-                    <FeedbackForm round=round.clone() mode dimensions=state.dimensions.clone() session_id=id on_submitted/>
+                    <FeedbackForm round=round.clone() mode dimensions=state.dimensions.clone() session_id=id on_submitted recommended/>
                 </section>
             }
             .into_any()
