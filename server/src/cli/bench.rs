@@ -8,12 +8,14 @@ use super::bench_ui::{self, UiBenchArgs};
 use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
 use crate::steering::kinds::{SamplerKind, UpdaterKind};
+use crate::steering::oracle::v2::{render_v2, run_v2, V2Options};
 use crate::steering::oracle::{render_full_table, render_table, run_oracle, OracleOptions};
 
 /// The `bench` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Simulated-user benchmark of every sampler × updater × feedback mode (no rendering).
+    /// Simulated-user benchmark (no rendering): `--suite v1` every sampler × updater × feedback
+    /// mode; `--suite v2` the preference strategy against baselines and harder users.
     Oracle(OracleArgs),
     /// Event-store throughput, rebuild speed, replay latency and disk use
     /// (`[--events N] [--large N] [--json]`).
@@ -26,18 +28,33 @@ pub enum BenchCommand {
     Ui(UiBenchArgs),
 }
 
+/// Which oracle benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OracleSuite {
+    /// The v1 grid of classic samplers × updaters × modes.
+    V1,
+    /// The v2 suite: preference vs baselines, user types, seeds, ablations, targets.
+    V2,
+}
+
 /// Options of `bench oracle`; the grid defaults to everything.
 #[derive(Debug, Args)]
 pub struct OracleArgs {
+    /// Which benchmark: `v1` (default) or `v2`.
+    #[arg(long, value_enum, default_value = "v1")]
+    pub suite: OracleSuite,
     /// Print the report as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
-    /// Also print every cell of the grid.
+    /// Also print every cell of the grid (v1).
     #[arg(long)]
     pub full: bool,
-    /// A small grid (3 × 3 × 3, d = 5) for a quick look.
+    /// A small grid for a quick look (v1: 3 × 3 × 3, d = 5; v2: d = 5, K = 4, 12 sessions).
     #[arg(long)]
     pub quick: bool,
+    /// Sessions per configuration (v2; default 200).
+    #[arg(long)]
+    pub sessions: Option<usize>,
     /// Samplers to include (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub samplers: Vec<String>,
@@ -75,6 +92,51 @@ pub fn run(command: BenchCommand) -> Result<(), Failure> {
 }
 
 fn oracle(args: OracleArgs) -> Result<(), Failure> {
+    match args.suite {
+        OracleSuite::V1 if args.sessions.is_some() => {
+            Err("bench oracle: --sessions belongs to --suite v2"
+                .to_string()
+                .into())
+        }
+        OracleSuite::V1 => oracle_v1(args),
+        OracleSuite::V2 => oracle_v2(args),
+    }
+}
+
+fn oracle_v2(args: OracleArgs) -> Result<(), Failure> {
+    let v1_only = args.full
+        || !args.samplers.is_empty()
+        || !args.updaters.is_empty()
+        || !args.modes.is_empty()
+        || !args.dimensions.is_empty()
+        || args.rounds.is_some()
+        || args.tolerance.is_some()
+        || args.temperature.is_some();
+    if v1_only {
+        return Err(
+            "bench oracle --suite v2 takes only --sessions, --quick and --json"
+                .to_string()
+                .into(),
+        );
+    }
+    let mut options = if args.quick {
+        V2Options::quick()
+    } else {
+        V2Options::default()
+    };
+    if let Some(n) = args.sessions {
+        options.sessions = n;
+    }
+    let report = run_v2(&options).map_err(|e| format!("bench oracle: {e}"))?;
+    print!("{}", render_v2(&report));
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| format!("bench oracle: {e}"))?;
+        println!("{json}");
+    }
+    Ok(())
+}
+
+fn oracle_v1(args: OracleArgs) -> Result<(), Failure> {
     let mut options = if args.quick {
         OracleOptions::quick()
     } else {

@@ -8,6 +8,7 @@ mod render;
 mod session;
 mod step_cost;
 mod user;
+pub mod v2;
 
 use std::time::Instant;
 

@@ -1,15 +1,18 @@
-//! One simulated session: the same `compose_round`, `normalize_for_round` and `update` the
-//! server uses, with a `SimulatedUser` in place of a person and no rendering.
+//! One simulated session through the domain step ([`next_round`] and [`apply_feedback`], the
+//! same calls the server makes, with `classic` configs), with a `SimulatedUser` in place of a
+//! person and no rendering.
 
 use std::time::Instant;
 
 use serde_json::Value;
 
 use super::user::SimulatedUser;
-use crate::steering::composition::{compose_round, RoundCandidate, RoundRecord, SessionView};
+use crate::steering::composition::{ComposedRound, RoundCandidate, RoundRecord};
 use crate::steering::config::StrategyConfig;
-use crate::steering::feedback::normalize_for_round;
-use crate::steering::updaters::{update, UpdateCandidate, UpdaterKind};
+use crate::steering::kinds::Strategy as StepStrategy;
+use crate::steering::preference::{NoTagDirections, SteeringRound, Tuning};
+use crate::steering::step::{apply_feedback, next_round, History};
+use crate::steering::updaters::UpdaterKind;
 
 /// How the state moves after feedback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +38,88 @@ pub struct SessionTrace {
     pub cpu_us: Vec<f64>,
 }
 
-/// Runs `rounds` rounds of `config` (its updater is ignored; `strategy` decides) for `user`.
+/// A composed round as stored: candidate ids `r{round}c{slot}` (unique per session) and an
+/// image reference for every candidate (the carried-forward one keeps its own), awaiting
+/// feedback.
+pub fn stored_round(composed: ComposedRound) -> RoundRecord {
+    let round_index = composed.round_index;
+    let candidates = composed
+        .candidates
+        .into_iter()
+        .map(|c| {
+            let id = format!("r{round_index}c{}", c.candidate_index);
+            let image_ref = c.image_ref.or_else(|| Some(format!("img/{id}")));
+            RoundCandidate {
+                id,
+                candidate_index: c.candidate_index,
+                z: c.z,
+                role: c.role,
+                seed: c.seed,
+                image_ref,
+                predicted_score: c.predicted_score,
+                predicted_uncertainty: c.predicted_uncertainty,
+                generation_params: c.generation_params,
+            }
+        })
+        .collect();
+    RoundRecord {
+        id: format!("round{round_index}"),
+        round_index,
+        incumbent_z: composed.incumbent_z,
+        candidates,
+        winner_candidate_id: None,
+    }
+}
+
+/// The domain's view of a `classic` session: `rounds` (the last one awaiting feedback when
+/// applying it), the state z, rounds generated so far and the carried incumbent.
+pub fn classic_history<'a>(
+    session_id: &'a str,
+    config: &'a StrategyConfig,
+    rounds: &'a [SteeringRound],
+    current_z: &'a [f64],
+    current_round: u32,
+    incumbent_candidate_id: Option<&'a str>,
+) -> History<'a> {
+    History {
+        session_id,
+        session_seed: 0,
+        config,
+        rounds,
+        current_z,
+        current_round,
+        incumbent_candidate_id,
+        seed_epoch: 0,
+        shared_seed: 0,
+        tags: &NoTagDirections,
+        tuning: Tuning::default(),
+    }
+}
+
+/// `config` as a `classic` config whose updater is `strategy`'s (`NoUpdate` keeps the
+/// config's; its result is ignored).
+fn classic_config(config: &StrategyConfig, strategy: Strategy) -> StrategyConfig {
+    StrategyConfig {
+        strategy: StepStrategy::Classic,
+        updater: match strategy {
+            Strategy::Updater(kind) => kind,
+            Strategy::NoUpdate => config.updater,
+        },
+        ..config.clone()
+    }
+}
+
+/// The round's `(id, z)` pairs, as the simulated user reads them.
+fn shown(record: &RoundRecord) -> Vec<(String, Vec<f64>)> {
+    record
+        .candidates
+        .iter()
+        .map(|c| (c.id.clone(), c.z.clone()))
+        .collect()
+}
+
+/// Runs `rounds` rounds of `config` (its updater is ignored; `strategy` decides) for `user`,
+/// through the domain step with a `classic` config.
 pub fn run_session(
     session_id: &str,
     config: &StrategyConfig,
@@ -43,107 +127,70 @@ pub fn run_session(
     user: &mut SimulatedUser,
     rounds: u32,
 ) -> Result<SessionTrace, String> {
+    let config = classic_config(config, strategy);
     let dimension = config.steering_dimension as usize;
     let mut current_z = vec![0.0; dimension];
-    let mut history: Vec<RoundRecord> = Vec::with_capacity(rounds as usize);
+    let mut history: Vec<SteeringRound> = Vec::with_capacity(rounds as usize);
     let mut incumbent: Option<String> = None;
-    let start_distance = user.distance(&current_z);
     let mut best = f64::INFINITY;
     let mut trace = SessionTrace {
         dimension,
-        start_distance,
+        start_distance: user.distance(&current_z),
         best_so_far: Vec::new(),
         state_distance: Vec::new(),
         cpu_us: Vec::new(),
     };
     for round in 0..rounds {
         let started = Instant::now();
-        let view = SessionView {
+        let composed = next_round(&classic_history(
             session_id,
-            config,
-            current_z: &current_z,
-            current_round: round,
-            incumbent_candidate_id: incumbent.as_deref(),
-            rounds: &history,
-        };
-        let composed = compose_round(&view).map_err(|e| e.to_string())?;
+            &config,
+            &history,
+            &current_z,
+            round,
+            incumbent.as_deref(),
+        ))
+        .map_err(|e| e.to_string())?;
         let compose_time = started.elapsed();
-
-        let round_index = composed.round_index;
-        let candidates: Vec<RoundCandidate> = composed
-            .candidates
-            .into_iter()
-            .map(|c| {
-                let id = format!("r{round_index}c{}", c.candidate_index);
-                let image_ref = c.image_ref.or_else(|| Some(format!("img/{id}")));
-                RoundCandidate {
-                    id,
-                    candidate_index: c.candidate_index,
-                    z: c.z,
-                    role: c.role,
-                    seed: c.seed,
-                    image_ref,
-                    predicted_score: c.predicted_score,
-                    predicted_uncertainty: c.predicted_uncertainty,
-                    generation_params: c.generation_params,
-                }
-            })
-            .collect();
-        let shown: Vec<(String, Vec<f64>)> = candidates
-            .iter()
-            .map(|c| (c.id.clone(), c.z.clone()))
-            .collect();
-        let payload: Value = user.feedback(config.feedback_mode, &shown);
+        let record = stored_round(composed);
+        let payload: Value = user.feedback(config.feedback_mode, &shown(&record));
+        for candidate in &record.candidates {
+            best = best.min(user.distance(&candidate.z));
+        }
+        history.push(SteeringRound {
+            record,
+            feedback: None,
+        });
 
         let started = Instant::now();
-        let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-        let normalized =
-            normalize_for_round(config.feedback_mode, config.feedback_mode, &payload, &ids)
-                .map_err(|e| e.to_string())?;
-        let (next_z, winner) = match strategy {
-            Strategy::Updater(kind) => {
-                let update_candidates: Vec<UpdateCandidate> = candidates
-                    .iter()
-                    .map(|c| UpdateCandidate {
-                        id: c.id.clone(),
-                        z: c.z.clone(),
-                        carried_forward: c
-                            .generation_params
-                            .get("carried_forward")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
-                    })
-                    .collect();
-                let outcome = update(
-                    kind,
-                    &current_z,
-                    config.trust_radius,
-                    &update_candidates,
-                    &normalized,
-                )
-                .map_err(|e| e.to_string())?;
-                (outcome.next_z, outcome.winner_candidate_id)
-            }
-            Strategy::NoUpdate => (current_z.clone(), normalized.winner_candidate_id.clone()),
-        };
+        let outcome = apply_feedback(
+            &classic_history(
+                session_id,
+                &config,
+                &history,
+                &current_z,
+                round + 1,
+                incumbent.as_deref(),
+            ),
+            config.feedback_mode,
+            &payload,
+        )
+        .map_err(|e| e.to_string())?;
         let update_time = started.elapsed();
         trace
             .cpu_us
             .push((compose_time + update_time).as_secs_f64() * 1e6);
 
-        for candidate in &candidates {
-            best = best.min(user.distance(&candidate.z));
-        }
         trace.best_so_far.push(best);
-        let incumbent_z = std::mem::replace(&mut current_z, next_z);
+        if strategy != Strategy::NoUpdate {
+            current_z = outcome.next_z;
+        }
         trace.state_distance.push(user.distance(&current_z));
-        history.push(RoundRecord {
-            id: format!("round{round_index}"),
-            round_index,
-            incumbent_z,
-            candidates,
-            winner_candidate_id: Some(winner.clone()),
-        });
+        let winner = outcome.winner_candidate_id;
+        if let Some(last) = history.last_mut() {
+            last.record.winner_candidate_id = Some(winner.clone());
+            last.feedback = Some(outcome.normalized);
+        }
         incumbent = Some(winner);
     }
     Ok(trace)
