@@ -142,6 +142,14 @@ async fn a_preference_session_records_its_basis_shares_seeds_and_shows_its_belie
         .await;
     assert_eq!(status, StatusCode::OK, "{renewed}");
     assert_eq!(renewed["epoch"], 1);
+    let (status, again) = server
+        .send("POST", &format!("/api/sessions/{sid}/seed"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        again, renewed,
+        "asking again before the next round answers the pending seed"
+    );
     let r3 = round(&server, &sid, 0).await;
     for c in r3["candidate_metadata"].as_array().unwrap() {
         assert_eq!(c["seed"], renewed["seed"], "{c}");

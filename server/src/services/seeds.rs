@@ -1,7 +1,8 @@
 //! "New seed": under the `shared` seed policy every candidate of every round renders with one
 //! seed, so comparisons isolate z; when the user tires of that seed's composition they ask for
 //! a fresh one. The request is a `seed.renewed` event; later rounds render with its seed (the
-//! incumbent is re-rendered with it instead of reusing its old image).
+//! incumbent is re-rendered with it instead of reusing its old image). Asking again before the
+//! next round answers the pending seed (idempotent).
 
 use std::sync::Arc;
 
@@ -58,6 +59,22 @@ impl Services {
             return Err(ServiceError::conflict(
                 "a round is being generated or updated; ask for a new seed when it is ready",
             ));
+        }
+        // A seed asked for since the last round and not used yet answers again: a double click
+        // or a retried request must not skip through seeds nobody saw.
+        let pending = history::with_session(&self.store, session_id, |d| {
+            Ok(d.seed_renewals
+                .last()
+                .filter(|r| r.after_round == inputs.current_round)
+                .copied())
+        })?;
+        if let Some(r) = pending {
+            return Ok(RenewedSeed {
+                session_id,
+                epoch: r.epoch,
+                seed: r.seed,
+                after_round: r.after_round,
+            });
         }
         let epoch = inputs.seed_epoch + 1;
         let renewed = RenewedSeed {

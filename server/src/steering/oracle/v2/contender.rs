@@ -23,7 +23,8 @@ pub struct PreferenceVariant {
     pub acquisition: Acquisition,
     /// Config `prior_width`.
     pub prior_width: f64,
-    /// Config `seed_casting` = K (round 1 casts K seeds at z = 0).
+    /// Config `seed_casting` = [`CAST_SEEDS`] (round 1 casts 12 seeds at z = 0, the most the
+    /// config allows; the session then shows 12 − K more images than the others).
     pub seed_casting: bool,
     /// Config `seed_policy`.
     pub seed_policy: SeedPolicy,
@@ -32,6 +33,9 @@ pub struct PreferenceVariant {
     /// `Tuning::trust_region`.
     pub trust_region: bool,
 }
+
+/// Seeds a casting round shows.
+pub const CAST_SEEDS: u32 = 12;
 
 impl Default for PreferenceVariant {
     fn default() -> Self {
@@ -58,7 +62,7 @@ impl PreferenceVariant {
             parts.push(format!("prior={}", self.prior_width));
         }
         if self.seed_casting {
-            parts.push("cast=K".to_string());
+            parts.push(format!("cast={CAST_SEEDS}"));
         }
         if self.seed_policy != base.seed_policy {
             parts.push(format!("seeds={}", self.seed_policy));

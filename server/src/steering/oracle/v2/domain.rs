@@ -71,7 +71,7 @@ impl DomainContender {
             acquisition: variant.acquisition,
             prior_width: variant.prior_width,
             seed_casting: if variant.seed_casting {
-                setup.k as u32
+                super::contender::CAST_SEEDS
             } else {
                 0
             },

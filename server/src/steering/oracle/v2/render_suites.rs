@@ -114,7 +114,7 @@ pub fn seeds(out: &mut String, report: &V2Report) {
     );
     let labels = [
         "preference",
-        "pref cast=K",
+        "pref cast=12",
         "pref seeds=fixed-per-candidate",
         "seed_best_of_n",
         "random_z",
@@ -132,7 +132,7 @@ pub fn seeds(out: &mut String, report: &V2Report) {
             for l in labels {
                 let _ = write!(line, " {:>12}", best(g, l, b));
             }
-            let cast = ratio(g, "pref cast=K", "seed_best_of_n", b);
+            let cast = ratio(g, "pref cast=12", "seed_best_of_n", b);
             let plain = ratio(g, "preference", "seed_best_of_n", b);
             let _ = writeln!(out, "{line}  {cast:<23}  {plain}");
         }

@@ -172,7 +172,7 @@ impl Inputs<'_> {
             if g.key.mode != FeedbackMode::WinnerOnly || !(sigma == 0.1 || sigma == 0.2) {
                 continue;
             }
-            let Some(cast) = s.contender("pref cast=K") else {
+            let Some(cast) = s.contender("pref cast=12") else {
                 continue;
             };
             let Some(c) = cast.versus("seed_best_of_n", TARGET_BUDGET) else {
