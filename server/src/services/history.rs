@@ -89,8 +89,8 @@ pub fn round_candidate(c: &Candidate, artifact: Option<&str>) -> RoundCandidate 
     }
 }
 
-/// A stored candidate without its generation parameters.
-fn light_candidate(c: &Candidate, artifact: Option<&str>) -> RoundCandidate {
+/// A stored candidate without its generation parameters (its image from its render).
+pub(crate) fn light_candidate(c: &Candidate, artifact: Option<&str>) -> RoundCandidate {
     RoundCandidate {
         id: c.candidate_id.0.to_string(),
         candidate_index: c.index as usize,

@@ -232,6 +232,8 @@ fn own_rounds(detail: &SessionDetail) -> Vec<SteeringRound> {
     out
 }
 
+/// A round as the preference strategy reads it: ids, z, roles, seeds and images (it never reads
+/// generation parameters, so none are parsed: a long session's history stays cheap to build).
 fn record_of(round: &RoundView) -> RoundRecord {
     RoundRecord {
         id: round.round_id.to_string(),
@@ -241,7 +243,7 @@ fn record_of(round: &RoundView) -> RoundRecord {
             .candidates
             .iter()
             .map(|c| {
-                history::round_candidate(
+                history::light_candidate(
                     &c.candidate,
                     c.render.as_ref().map(|r| r.artifact_hash.as_str()),
                 )
