@@ -196,11 +196,7 @@ pub fn add_session_extras(body: &mut Value, d: &SessionDetail, services: &Servic
         Err(_) => Value::Null,
     };
     body["belief"] = super::belief::belief_json(d);
-    let active: Option<Uuid> = services
-        .control
-        .lock()
-        .ok()
-        .and_then(|c| c.by_session.get(&d.session_id).copied());
+    let active: Option<Uuid> = services.active_job(d.session_id);
     body["active_job"] =
         active
             .and_then(|job| services.job_record(job).ok())

@@ -34,11 +34,7 @@ pub fn experiment_json(e: &ExperimentView) -> Value {
 
 /// The reference's `Session` plus lineage and the active job.
 pub fn session_json(d: &SessionDetail, services: &Services) -> Value {
-    let active_job = services
-        .control
-        .lock()
-        .ok()
-        .and_then(|c| c.by_session.get(&d.session_id).copied());
+    let active_job = services.active_job(d.session_id);
     let config = history::config_of(d).ok();
     let current_z = config
         .as_ref()

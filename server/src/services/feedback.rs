@@ -92,12 +92,7 @@ impl Services {
         let session_id = self
             .session_of_round(round_id)
             .ok_or_else(|| ServiceError::not_found("round", round_id))?;
-        if let Some(active) = self
-            .control
-            .lock()
-            .ok()
-            .and_then(|c| c.by_session.get(&session_id).copied())
-        {
+        if let Some(active) = self.active_job(session_id) {
             return Err(ServiceError::conflict(format!(
                 "session {session_id} has a job in progress ({active})"
             )));

@@ -106,4 +106,12 @@ impl Services {
     pub fn model_notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
+
+    /// The job that currently holds `session_id` (one job per session), if any.
+    pub fn active_job(&self, session_id: Uuid) -> Option<Uuid> {
+        self.control
+            .lock()
+            .ok()
+            .and_then(|c| c.by_session.get(&session_id).copied())
+    }
 }

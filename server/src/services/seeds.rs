@@ -34,12 +34,7 @@ pub struct RenewedSeed {
 impl Services {
     /// Starts a fresh shared seed for the session's next rounds.
     pub async fn renew_seed(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<RenewedSeed> {
-        if let Some(active) = self
-            .control
-            .lock()
-            .ok()
-            .and_then(|c| c.by_session.get(&session_id).copied())
-        {
+        if let Some(active) = self.active_job(session_id) {
             return Err(ServiceError::conflict(format!(
                 "session {session_id} has a job in progress ({active}); ask for a new seed when it ends"
             )));

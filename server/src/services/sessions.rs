@@ -244,11 +244,7 @@ impl Services {
     /// Deletes a session (its active job is cancelled first). Unknown ids are 404.
     pub async fn delete_session(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<()> {
         require_session(&self.store, session_id)?;
-        let active = self
-            .control
-            .lock()
-            .ok()
-            .and_then(|c| c.by_session.get(&session_id).copied());
+        let active = self.active_job(session_id);
         if let Some(job) = active {
             let _ = self.cancel_job(job).await;
         }
