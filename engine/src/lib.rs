@@ -4,6 +4,7 @@
 //! [`DeviceRequest`] inside this crate, so only `engine` ever names burn's CUDA type and the
 //! expensive CubeCL monomorphisation happens in one crate (see docs/ARCHITECTURE.md).
 
+pub mod demo_model;
 pub mod device;
 pub mod error;
 pub mod image;
