@@ -441,13 +441,6 @@ fn info_of<B: Backend>(
     }
 }
 
-/// Where the bundled demo model lives in a source checkout.
-pub fn bundled_demo_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join("tiny-sd1")
-}
-
 #[allow(dead_code)]
 fn assert_send_sync() {
     fn check<T: Send + Sync>() {}

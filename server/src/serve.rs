@@ -5,7 +5,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use leptos::config::{Env, LeptosOptions};
@@ -43,7 +43,10 @@ pub enum ServeError {
     /// A start-up task could not run.
     #[error("start-up failed: {0}")]
     Startup(String),
-    /// The requested device is unusable.
+    /// `--site-root` names a folder that does not exist.
+    #[error("--site-root {}: no such folder (build the site with `make site`, or leave --site-root out to use the site beside the executable)", .0.display())]
+    SiteRootMissing(PathBuf),
+    /// The requested device is unusable, or the model cannot be loaded.
     #[error("{0}")]
     Device(#[from] engine::EngineError),
     /// The HTTP server failed.
@@ -64,6 +67,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
     })?;
     let addr = listener.local_addr().unwrap_or(args.addr);
+    // Arguments naming files are checked before the data dir is created.
+    let site_root = resolve_site_root(args.site_root.as_deref())?;
+    if let Some(dir) = &args.model {
+        engine::stable_diffusion::folder::ModelFolder::inspect(dir)?;
+    }
 
     // Opening verifies every record, so it runs off the async workers.
     let requested = args.data_dir.clone();
@@ -72,7 +80,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Startup(e.to_string()))??;
     let device = engine::resolve_device(args.device)?;
     tracing::info!(data_dir = %data_dir.display(), device = %device.kind, "store opened");
-    let (model_dir, model_notice) = choose_model(args.model.clone());
+    let (model_dir, model_notice) = tokio::task::spawn_blocking({
+        let configured = args.model.clone();
+        move || choose_model(configured)
+    })
+    .await
+    .map_err(|e| ServeError::Startup(e.to_string()))??;
     let (request, precision) = (args.device, args.precision);
     let dir = model_dir.clone();
     let loaded = tokio::task::spawn_blocking(move || {
@@ -85,7 +98,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(notice) = &model_notice {
         tracing::warn!("{notice}");
     }
-    warn_if_site_missing(&args.site_root);
+    warn_if_site_missing(&site_root);
 
     let artifacts = crate::artifacts::ArtifactStore::new(&data_dir);
     let runner = crate::runner::Runner::new(loaded, artifacts);
@@ -101,7 +114,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     let leptos_options = LeptosOptions::builder()
         .output_name(app::OUTPUT_NAME)
-        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .env(Env::PROD)
@@ -141,37 +154,74 @@ fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), Se
     Ok((data_dir, store))
 }
 
-/// The configured model, or the bundled demo model with the notice people must see.
-fn choose_model(configured: Option<PathBuf>) -> (PathBuf, Option<String>) {
+/// What the log, `/api/health` and the UI say while the bundled demo model serves.
+pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the bundled tiny demo model. Its \
+    images are random patterns, not meaningful pictures. Point the server at a real Stable \
+    Diffusion 1.x/2.x diffusers folder with --model DIR or STABLESTEERING_MODEL.";
+
+/// The configured model, or the bundled demo model (unpacked from the binary into the user's
+/// cache, see `engine::demo_model`) with the notice people must see.
+fn choose_model(configured: Option<PathBuf>) -> Result<(PathBuf, Option<String>), ServeError> {
     if let Some(dir) = configured {
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-        return (dir, None);
+        return Ok((dir, None));
     }
-    // In a source checkout (`make run`) the demo model sits next to the engine's sources.
-    let bundled = [
-        PathBuf::from("engine/models/tiny-sd1"),
-        engine::runtime::bundled_demo_model(),
-    ]
-    .into_iter()
-    .find(|p| p.join("model_index.json").is_file())
-    .unwrap_or_else(engine::runtime::bundled_demo_model);
-    let bundled = std::fs::canonicalize(&bundled).unwrap_or(bundled);
-    let notice = "No model configured: using the bundled tiny demo model. Its images are random \
-                  patterns, not meaningful pictures. Point the server at a real Stable Diffusion \
-                  1.x/2.x diffusers folder with --model DIR or STABLESTEERING_MODEL."
-        .to_string();
-    (bundled, Some(notice))
+    let bundled = engine::demo_model::materialize()?;
+    Ok((bundled, Some(DEMO_MODEL_NOTICE.to_string())))
 }
 
-fn warn_if_site_missing(site_root: &std::path::Path) {
-    let wasm: PathBuf = site_root
+/// The site root: `explicit` (`--site-root` / `LEPTOS_SITE_ROOT`), which must exist, else the
+/// first of [`site_root_candidates`] holding the built WASM, else `target/site` (serving then
+/// works without hydration, with a warning).
+pub fn resolve_site_root(explicit: Option<&Path>) -> Result<PathBuf, ServeError> {
+    if let Some(dir) = explicit {
+        if !dir.is_dir() {
+            return Err(ServeError::SiteRootMissing(dir.to_path_buf()));
+        }
+        return Ok(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    }
+    Ok(find_built_site().unwrap_or_else(|| PathBuf::from("target/site")))
+}
+
+/// The first of [`site_root_candidates`] that holds the built WASM.
+pub fn find_built_site() -> Option<PathBuf> {
+    site_root_candidates()
+        .into_iter()
+        .find(|dir| site_wasm(dir).is_file())
+        .map(|dir| std::fs::canonicalize(&dir).unwrap_or(dir))
+}
+
+/// Where the built site is looked for without `--site-root`: `site` and `../site` beside the
+/// executable (so `target/release/stablesteering` finds `target/site`), then `target/site` in
+/// the working directory.
+pub fn site_root_candidates() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        candidates.push(exe_dir.join("site"));
+        candidates.push(exe_dir.join("..").join("site"));
+    }
+    candidates.push(PathBuf::from("target/site"));
+    candidates
+}
+
+fn site_wasm(site_root: &Path) -> PathBuf {
+    site_root
         .join("pkg")
-        .join(format!("{}.wasm", app::OUTPUT_NAME));
+        .join(format!("{}.wasm", app::OUTPUT_NAME))
+}
+
+fn warn_if_site_missing(site_root: &Path) {
+    let wasm = site_wasm(site_root);
     if !wasm.exists() {
         tracing::warn!(
             path = %wasm.display(),
             "the built site is missing: pages will render but not hydrate (run `make run`, or pass --site-root)"
         );
+    } else {
+        tracing::info!(site_root = %site_root.display(), "serving the built site");
     }
 }
 

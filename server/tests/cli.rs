@@ -99,6 +99,7 @@ fn serve_answers_health_json() {
             "cpu",
         ])
         .env("RUST_LOG", "off")
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -114,8 +115,17 @@ fn serve_answers_health_json() {
     assert_eq!(json["engine"]["device"], "cpu");
     assert_eq!(json["store"]["status"], "open");
     assert!(json["data_dir"].as_str().unwrap().ends_with("data"));
-    // Without --model the bundled demo model serves, and the report says so.
-    assert_eq!(json["engine"]["model"]["name"], "tiny-sd1");
+    // Without --model the demo model built into the binary serves, unpacked into the cache,
+    // and the report says so.
+    assert_eq!(
+        json["engine"]["model"]["name"],
+        engine::demo_model::DEMO_MODEL_NAME
+    );
+    let model_dir = std::path::PathBuf::from(json["engine"]["model"]["dir"].as_str().unwrap());
+    assert!(
+        model_dir.starts_with(tmp.path().join("cache")),
+        "{model_dir:?}"
+    );
     assert_eq!(json["engine"]["model"]["demo"], true);
     assert!(json["engine"]["model"]["notice"]
         .as_str()
@@ -123,7 +133,8 @@ fn serve_answers_health_json() {
         .contains("--model"));
 }
 
-fn demo_model() -> String {
+/// The tiny SD-1 test model of the checkout (the render tests' expectations name it).
+fn tiny_model() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/models/tiny-sd1").to_string()
 }
 
@@ -154,7 +165,7 @@ fn render_writes_a_png_with_its_parameters_and_is_reproducible() {
         let out = stablesteering(&[
             "render",
             "--model",
-            &demo_model(),
+            &tiny_model(),
             "--prompt",
             "a red fox",
             "--negative-prompt",
@@ -233,19 +244,19 @@ fn render_with_bad_input_is_one_line_and_writes_nothing() {
             "not a Stable Diffusion model folder",
         ),
         (
-            vec!["--model", &demo_model(), "--prompt", "x", "--steps", "0"],
+            vec!["--model", &tiny_model(), "--prompt", "x", "--steps", "0"],
             1,
             "steps",
         ),
         (
-            vec!["--model", &demo_model(), "--prompt", "x", "--width", "30"],
+            vec!["--model", &tiny_model(), "--prompt", "x", "--width", "30"],
             1,
             "width",
         ),
         (
             vec![
                 "--model",
-                &demo_model(),
+                &tiny_model(),
                 "--prompt",
                 "x",
                 "--scheduler",
@@ -257,7 +268,7 @@ fn render_with_bad_input_is_one_line_and_writes_nothing() {
         (
             vec![
                 "--model",
-                &demo_model(),
+                &tiny_model(),
                 "--prompt",
                 "x",
                 "--init-latents",

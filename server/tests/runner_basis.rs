@@ -1,4 +1,4 @@
-//! Steering bases through the runner on the bundled tiny model (`engine/models/tiny-sd1`):
+//! Steering bases through the runner on the tiny test model (`engine/models/tiny-sd1`):
 //! `Runner::compute_basis` is deterministic and gives orthogonal axes of length `scale`; a
 //! snapshot with a semantic basis renders z = 0 exactly like the unsteered prompt and z = e1
 //! differently (and differently from the sinusoidal operator); a snapshot whose recipe hash,
@@ -20,7 +20,7 @@ const PROMPT: &str = "a red fox in the snow";
 fn runner() -> (Runner, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = engine::runtime::Engine::load(
-        &engine::runtime::bundled_demo_model(),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/models/tiny-sd1"),
         engine::DeviceRequest::Cpu,
         Default::default(),
     )

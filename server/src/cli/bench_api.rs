@@ -117,7 +117,7 @@ pub(crate) fn session_loop(
     Ok((sid, out))
 }
 
-/// Starts the real server (tiny model, CPU, site from `target/site`) on a free loopback port
+/// Starts the real server (tiny model, CPU, the site found as `serve` finds it) on a free loopback port
 /// with a fresh data dir; answers its base URL and the data dir to remove afterwards.
 pub(crate) fn start_server(name: &str) -> Result<(String, PathBuf), Failure> {
     let data = std::env::temp_dir().join(format!(
@@ -130,7 +130,7 @@ pub(crate) fn start_server(name: &str) -> Result<(String, PathBuf), Failure> {
         addr: format!("127.0.0.1:{port}")
             .parse()
             .map_err(|e| format!("{e}"))?,
-        site_root: PathBuf::from("target/site"),
+        site_root: None,
         device: engine::DeviceRequest::Cpu,
         model: None,
         precision: engine::runtime::Precision::F32,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 use engine::request::{Candidate, RenderRequest};
-use engine::runtime::{bundled_demo_model, Engine, Precision};
+use engine::runtime::{Engine, Precision};
 use engine::schedulers::SchedulerKind;
 
 use super::Failure;
@@ -63,11 +63,10 @@ pub fn run(args: EngineBenchArgs) -> Result<(), Failure> {
     let load_started = Instant::now();
     let engine = match &args.model {
         Some(dir) => Engine::load(dir, args.device, args.precision),
-        None => Engine::random_sd15(
-            &bundled_demo_model().join("tokenizer"),
-            args.device,
-            args.precision,
-        ),
+        // The random-weight architecture borrows the demo model's tokenizer.
+        None => engine::demo_model::materialize().and_then(|demo| {
+            Engine::random_sd15(&demo.join("tokenizer"), args.device, args.precision)
+        }),
     }
     .map_err(|e| e.to_string())?;
     let load_s = load_started.elapsed().as_secs_f64();

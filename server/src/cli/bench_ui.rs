@@ -22,9 +22,9 @@ pub struct UiBenchArgs {
     /// Requests per page.
     #[arg(long, default_value_t = 100)]
     pub requests: usize,
-    /// The site folder holding `pkg/stablesteering.wasm`.
-    #[arg(long, default_value = "target/site")]
-    pub site_root: std::path::PathBuf,
+    /// The site folder holding `pkg/stablesteering.wasm` (default: found as `serve` finds it).
+    #[arg(long)]
+    pub site_root: Option<std::path::PathBuf>,
     /// Print the report as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
@@ -53,7 +53,11 @@ fn gzip_size(path: &Path) -> Result<(usize, usize), String> {
 
 /// Runs the benchmark.
 pub fn run(args: UiBenchArgs) -> Result<(), Failure> {
-    let wasm = args.site_root.join("pkg/stablesteering.wasm");
+    let site_root = match &args.site_root {
+        Some(dir) => dir.clone(),
+        None => crate::serve::find_built_site().unwrap_or_else(|| "target/site".into()),
+    };
+    let wasm = site_root.join("pkg/stablesteering.wasm");
     let (wasm_raw, wasm_gz) =
         gzip_size(&wasm).map_err(|e| format!("bench ui: {e} (run `make site` first)"))?;
     let served_br = std::fs::metadata(wasm.with_extension("wasm.br"))

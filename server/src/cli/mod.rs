@@ -95,16 +95,18 @@ pub struct ServeArgs {
     #[arg(long, env = "STABLESTEERING_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// Directory with the built site (`pkg/stablesteering.{js,wasm,css}`).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Directory with the built site (`pkg/stablesteering.{js,wasm,css}`); it must exist.
+    /// Default: `site` or `../site` beside the executable, else `target/site` in the working
+    /// directory (without a built site, pages render but do not hydrate).
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// Rendering device: auto, cpu or cuda.
     #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
     pub device: engine::DeviceRequest,
 
-    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the bundled tiny demo model,
-    /// whose images are not meaningful).
+    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the tiny demo model built into the
+    /// binary, unpacked into the user's cache; its images are not meaningful).
     #[arg(long, env = "STABLESTEERING_MODEL")]
     pub model: Option<PathBuf>,
 

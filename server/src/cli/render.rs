@@ -17,9 +17,10 @@ use crate::runner::{latents_hash, LatentsRef, RenderKind, Runner, Snapshot, Snap
 /// Options of `stablesteering render`.
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
-    /// A diffusers Stable Diffusion 1.x/2.x folder.
+    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the tiny demo model built into the
+    /// binary, whose images are not meaningful).
     #[arg(long, env = "STABLESTEERING_MODEL")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// The prompt.
     #[arg(long)]
     pub prompt: String,
@@ -61,8 +62,14 @@ pub struct RenderArgs {
 /// Runs the command: the settings are sealed into a snapshot and rendered by the runner, the
 /// same execution boundary as every server route.
 pub fn run(args: RenderArgs) -> Result<(), Failure> {
-    let engine =
-        Engine::load(&args.model, args.device, args.precision).map_err(|e| e.to_string())?;
+    let model = match &args.model {
+        Some(dir) => dir.clone(),
+        None => {
+            tracing::warn!("{}", crate::serve::DEMO_MODEL_NOTICE);
+            engine::demo_model::materialize().map_err(|e| e.to_string())?
+        }
+    };
+    let engine = Engine::load(&model, args.device, args.precision).map_err(|e| e.to_string())?;
     let scratch =
         std::env::temp_dir().join(format!("stablesteering-render-{}", uuid::Uuid::now_v7()));
     let runner = Runner::new(engine, ArtifactStore::new(&scratch));

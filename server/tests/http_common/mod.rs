@@ -1,4 +1,4 @@
-//! An in-process server for HTTP tests: a fresh data dir, the store, the bundled tiny model on
+//! An in-process server for HTTP tests: a fresh data dir, the store, the tiny test model on
 //! the CPU behind the runner, the services with their workers, and the full router.
 #![allow(dead_code)]
 
@@ -40,7 +40,7 @@ impl TestServer {
         stablesteering::store::manifest::write(&data_dir, 0).expect("manifest");
         let store = SledStore::open(&data_dir, StoreOptions::default()).expect("store");
         let engine = engine::runtime::Engine::load(
-            &engine::runtime::bundled_demo_model(),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/models/tiny-sd1"),
             engine::DeviceRequest::Cpu,
             Default::default(),
         )
