@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod cli;
 pub mod data_dir;
+pub mod demo_scenes;
 pub mod http;
 pub mod runner;
 pub mod serve;
