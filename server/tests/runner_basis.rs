@@ -29,7 +29,7 @@ fn runner() -> (Runner, tempfile::TempDir) {
 }
 
 fn session_recipe(kind: BasisKind) -> BasisRecipe {
-    BasisRecipe::for_session(kind, PROMPT, 4, 11)
+    BasisRecipe::for_session(kind, PROMPT, 4, 11, &[])
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f64 {

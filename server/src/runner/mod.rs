@@ -11,6 +11,7 @@
 //! `anchor_strength · Σ z_i B_i` instead of the engine's sinusoidal operator.
 
 pub mod basis;
+pub mod model_modifiers;
 pub mod png_metadata;
 pub mod snapshot;
 
@@ -121,6 +122,8 @@ pub struct Runner {
     ledger: Mutex<HashMap<Uuid, u32>>,
     total: AtomicU64,
     bases: basis::SharedBasisCache,
+    /// The model's own steering vocabulary (`model_modifiers`), empty for most models.
+    steering_modifiers: Vec<String>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -135,7 +138,18 @@ impl std::fmt::Debug for Runner {
 impl Runner {
     /// Takes ownership of a loaded engine; images go to `artifacts`.
     pub fn new(engine: Engine, artifacts: ArtifactStore) -> Runner {
+        let steering_modifiers = match engine.info().dir.as_deref().map(model_modifiers::read) {
+            Some(Ok(list)) => list,
+            // `serve` checks the file before it starts; elsewhere a bad file only costs the
+            // model's own vocabulary.
+            Some(Err(e)) => {
+                tracing::warn!("{e}; using the default steering modifiers");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
         Runner {
+            steering_modifiers,
             precision: engine.info().unet_dtype.clone(),
             engine,
             artifacts,
@@ -148,6 +162,11 @@ impl Runner {
     /// What model is loaded, on which device.
     pub fn model(&self) -> &ModelInfo {
         self.engine.info()
+    }
+
+    /// Prompt variants the model declares for its semantic basis (empty: the defaults).
+    pub fn steering_modifiers(&self) -> &[String] {
+        &self.steering_modifiers
     }
 
     /// The artifact store images are written to.

@@ -301,7 +301,7 @@ mod tests {
     fn a_basis_is_part_of_the_json_and_the_hash() {
         use crate::steering::kinds::BasisKind;
         let mut with = sample();
-        let recipe = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 4, 9);
+        let recipe = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 4, 9, &[]);
         with.basis = Some(BasisRef::new(recipe.clone()));
         let sealed = Snapshot::seal(with);
         assert!(sealed.json().ends_with(&format!(

@@ -193,6 +193,7 @@ impl Services {
             prompt,
             config.steering_dimension,
             session_seed(session_id),
+            self.runner.steering_modifiers(),
         );
         let runner = Arc::clone(&self.runner);
         let task_recipe = recipe.clone();

@@ -25,6 +25,8 @@ pub const SOURCE_AESTHETIC: &str = "aesthetic";
 pub const SOURCE_CRITIQUE: &str = "critique";
 /// `source` of a modifier built from a content word of the prompt.
 pub const SOURCE_DIMENSION: &str = "dimension";
+/// `source` of a modifier the model declares (`runner::model_modifiers`).
+pub const SOURCE_MODEL: &str = "model";
 
 /// The 12 aesthetic profile tags (the setup page's, with spaces).
 pub const AESTHETIC_MODIFIERS: [&str; 12] = [
@@ -123,19 +125,38 @@ pub struct BasisRecipe {
 impl BasisRecipe {
     /// The recipe of a session: the 12 aesthetic tags, the 12 critique poles, and for each
     /// content word `w` of the prompt (at most four) `detailed w` and `prominent w`: 24 to 32
-    /// distinct modifiers, never more than [`MAX_MODIFIERS`].
-    pub fn for_session(kind: BasisKind, prompt: &str, dimension: u32, seed: u64) -> BasisRecipe {
+    /// distinct modifiers, never more than [`MAX_MODIFIERS`]. A model that declares its own
+    /// vocabulary (`model_modifiers`, non-empty) gets those in place of the aesthetic and
+    /// critique families: it would not understand them (critique tags then have no direction
+    /// unless the model lists their fixing modifier).
+    pub fn for_session(
+        kind: BasisKind,
+        prompt: &str,
+        dimension: u32,
+        seed: u64,
+        model_modifiers: &[String],
+    ) -> BasisRecipe {
         let mut modifiers: Vec<Modifier> = Vec::new();
         let mut push = |text: String, source: &str| {
             if modifiers.len() < MAX_MODIFIERS && !modifiers.iter().any(|m| m.text == text) {
                 modifiers.push(Modifier::new(text, source));
             }
         };
-        for text in AESTHETIC_MODIFIERS {
-            push(text.to_string(), SOURCE_AESTHETIC);
+        if model_modifiers.is_empty() {
+            for text in AESTHETIC_MODIFIERS {
+                push(text.to_string(), SOURCE_AESTHETIC);
+            }
+            for text in CRITIQUE_MODIFIERS {
+                push(text.to_string(), SOURCE_CRITIQUE);
+            }
         }
-        for text in CRITIQUE_MODIFIERS {
-            push(text.to_string(), SOURCE_CRITIQUE);
+        for text in model_modifiers {
+            let source = if CRITIQUE_MODIFIERS.contains(&text.as_str()) {
+                SOURCE_CRITIQUE
+            } else {
+                SOURCE_MODEL
+            };
+            push(text.clone(), source);
         }
         for word in extract_prompt_dimensions(prompt) {
             if matches!(word.as_str(), "lighting" | "color" | "mood") {
@@ -222,12 +243,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_model_vocabulary_replaces_the_aesthetic_and_critique_families() {
+        let model: Vec<String> = ["purple", "large", BRIGHT].map(String::from).to_vec();
+        let r = BasisRecipe::for_session(BasisKind::Semantic, "a red circle", 4, 1, &model);
+        let listed: Vec<(&str, &str)> = r
+            .modifiers
+            .iter()
+            .map(|m| (m.text.as_str(), m.source.as_str()))
+            .collect();
+        assert_eq!(
+            listed[..3],
+            [
+                ("purple", SOURCE_MODEL),
+                ("large", SOURCE_MODEL),
+                (BRIGHT, SOURCE_CRITIQUE)
+            ]
+        );
+        assert!(listed.iter().all(|(_, s)| *s != SOURCE_AESTHETIC));
+        assert!(listed.contains(&("prominent circle", SOURCE_DIMENSION)));
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
     fn session_recipe_has_every_family_within_bounds() {
         let r = BasisRecipe::for_session(
             BasisKind::Semantic,
             "A cinematic mountain road at sunrise",
             5,
             7,
+            &[],
         );
         assert!(r.validate().is_ok());
         assert!(
@@ -249,13 +293,13 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), texts.len());
         // A prompt without content words still has 24 modifiers.
-        let short = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 5, 7);
+        let short = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 5, 7, &[]);
         assert_eq!(short.modifiers.len(), 24);
     }
 
     #[test]
     fn canonical_json_and_hash_are_stable() {
-        let r = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 3, 1);
+        let r = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 3, 1, &[]);
         let json = r.canonical_json();
         assert!(json.starts_with(
             r#"{"version":1,"kind":"semantic","prompt":"a cat","modifiers":[{"text":"photorealistic","source":"aesthetic"}"#
@@ -265,15 +309,15 @@ mod tests {
         assert_eq!(back, r);
         assert_eq!(r.hash().len(), 64);
         assert_eq!(r.hash(), back.hash());
-        let other = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 3, 2);
+        let other = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 3, 2, &[]);
         assert_ne!(other.hash(), r.hash());
     }
 
     #[test]
     fn variants_and_tag_fixes() {
-        let r = BasisRecipe::for_session(BasisKind::Semantic, "a cat, ", 3, 1);
+        let r = BasisRecipe::for_session(BasisKind::Semantic, "a cat, ", 3, 1, &[]);
         assert_eq!(r.variant_prompt("moody"), "a cat, moody");
-        let empty = BasisRecipe::for_session(BasisKind::Semantic, "", 3, 1);
+        let empty = BasisRecipe::for_session(BasisKind::Semantic, "", 3, 1, &[]);
         assert_eq!(empty.variant_prompt("moody"), "moody");
         assert_eq!(r.variant_prompts().len(), r.modifiers.len());
         assert_eq!(tag_fix_modifier("too_dark"), Some(BRIGHT));
@@ -283,7 +327,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_problem() {
-        let mut r = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 17, 1);
+        let mut r = BasisRecipe::for_session(BasisKind::Semantic, "a cat", 17, 1, &[]);
         assert!(matches!(r.validate(), Err(BasisError::Recipe(m)) if m.contains("dimension")));
         r.dimension = 2;
         r.version = 2;

@@ -307,7 +307,7 @@ fn tag_directions_point_at_their_fixing_modifier() {
 
 #[test]
 fn a_session_recipe_builds_on_realistic_shapes() {
-    let r = BasisRecipe::for_session(BasisKind::Semantic, "a red fox in the snow", 8, 3);
+    let r = BasisRecipe::for_session(BasisKind::Semantic, "a red fox in the snow", 8, 3, &[]);
     let (seq, hidden) = (7, 16);
     let p: Vec<f32> = (0..seq * hidden).map(|k| (k % 13) as f32 * 0.1).collect();
     let mods: Vec<Vec<f32>> = (0..r.modifiers.len())
