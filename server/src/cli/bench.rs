@@ -3,7 +3,9 @@
 use clap::{Args, Subcommand};
 
 use super::bench_api::{self, ApiBenchArgs};
+use super::bench_demo_model::{self, DemoModelBenchArgs};
 use super::bench_engine::{self, EngineBenchArgs};
+use super::bench_render_oracle::{self, RenderOracleOptions};
 use super::bench_ui::{self, UiBenchArgs};
 use super::{Failure, PassThrough};
 use crate::steering::feedback::FeedbackMode;
@@ -26,6 +28,9 @@ pub enum BenchCommand {
     Api(ApiBenchArgs),
     /// The web app's budgets: SSR time of the session page with N rounds, WASM size gzipped.
     Ui(UiBenchArgs),
+    /// Does the demo model draw what held-out prompts ask (colour, background, shape accuracy)
+    /// and how long a round of 4 takes.
+    DemoModel(DemoModelBenchArgs),
 }
 
 /// Which oracle benchmark.
@@ -76,6 +81,16 @@ pub struct OracleArgs {
     /// Bradley–Terry choice temperature (0 = noise-free).
     #[arg(long)]
     pub temperature: Option<f64>,
+    /// Whole sessions rendered by the real server with the demo model, judged on the pictures
+    /// (takes --sessions per task, --rounds, --steps, --model and --json).
+    #[arg(long)]
+    pub render: bool,
+    /// Denoising steps of every render (--render; default 25).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// A diffusers folder (--render; default: the built-in demo model).
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
 }
 
 /// Runs one `bench` subcommand.
@@ -85,6 +100,7 @@ pub fn run(command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Engine(args) => bench_engine::run(*args),
         BenchCommand::Api(args) => bench_api::run(args),
         BenchCommand::Ui(args) => bench_ui::run(args),
+        BenchCommand::DemoModel(args) => bench_demo_model::run(args),
         BenchCommand::Store(pass) => {
             PassThrough::finish(crate::store::cli::run_bench_store(&pass.args))
         }
@@ -92,6 +108,14 @@ pub fn run(command: BenchCommand) -> Result<(), Failure> {
 }
 
 fn oracle(args: OracleArgs) -> Result<(), Failure> {
+    if args.render {
+        return oracle_render(args);
+    }
+    if args.steps.is_some() || args.model.is_some() {
+        return Err("bench oracle: --steps and --model belong to --render"
+            .to_string()
+            .into());
+    }
     match args.suite {
         OracleSuite::V1 if args.sessions.is_some() => {
             Err("bench oracle: --sessions belongs to --suite v2"
@@ -101,6 +125,55 @@ fn oracle(args: OracleArgs) -> Result<(), Failure> {
         OracleSuite::V1 => oracle_v1(args),
         OracleSuite::V2 => oracle_v2(args),
     }
+}
+
+fn oracle_render(args: OracleArgs) -> Result<(), Failure> {
+    let grid_only = args.full
+        || args.quick
+        || !args.samplers.is_empty()
+        || !args.updaters.is_empty()
+        || !args.modes.is_empty()
+        || !args.dimensions.is_empty()
+        || args.tolerance.is_some()
+        || args.temperature.is_some();
+    if grid_only {
+        return Err(
+            "bench oracle --render takes only --sessions, --rounds, --steps, --model and --json"
+                .to_string()
+                .into(),
+        );
+    }
+    let mut options = RenderOracleOptions {
+        model: args.model,
+        ..RenderOracleOptions::default()
+    };
+    if let Some(n) = args.sessions {
+        if n == 0 || n > 20 {
+            return Err(
+                "bench oracle --render: --sessions (per task) must be 1..=20"
+                    .to_string()
+                    .into(),
+            );
+        }
+        options.sessions_per_task = n;
+    }
+    if let Some(r) = args.rounds {
+        if r == 0 || r > 30 {
+            return Err("bench oracle --render: --rounds must be 1..=30"
+                .to_string()
+                .into());
+        }
+        options.rounds = r as usize;
+    }
+    if let Some(s) = args.steps {
+        if s == 0 || s > 150 {
+            return Err("bench oracle --render: --steps must be 1..=150"
+                .to_string()
+                .into());
+        }
+        options.steps = s;
+    }
+    bench_render_oracle::run(&options, args.json)
 }
 
 fn oracle_v2(args: OracleArgs) -> Result<(), Failure> {

@@ -120,6 +120,14 @@ pub(crate) fn session_loop(
 /// Starts the real server (tiny model, CPU, the site found as `serve` finds it) on a free loopback port
 /// with a fresh data dir; answers its base URL and the data dir to remove afterwards.
 pub(crate) fn start_server(name: &str) -> Result<(String, PathBuf), Failure> {
+    start_server_with(name, None)
+}
+
+/// [`start_server`] with a model folder (`None`: the built-in demo model).
+pub(crate) fn start_server_with(
+    name: &str,
+    model: Option<PathBuf>,
+) -> Result<(String, PathBuf), Failure> {
     let data = std::env::temp_dir().join(format!(
         "stablesteering-bench-{name}-{}",
         uuid::Uuid::now_v7()
@@ -132,7 +140,7 @@ pub(crate) fn start_server(name: &str) -> Result<(String, PathBuf), Failure> {
             .map_err(|e| format!("{e}"))?,
         site_root: None,
         device: engine::DeviceRequest::Cpu,
-        model: None,
+        model,
         precision: engine::runtime::Precision::F32,
         render_concurrency: 1,
     };

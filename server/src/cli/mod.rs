@@ -13,7 +13,9 @@ use crate::telemetry::LogFormat;
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_demo_model;
 pub mod bench_engine;
+pub mod bench_render_oracle;
 pub mod bench_ui;
 pub mod render;
 pub mod steer;
