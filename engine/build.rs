@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The folder under `engine/models/` that is bundled as the demo model. The one place it is
 /// named: the engine reads it back as `engine::demo_model::DEMO_MODEL_NAME`.
-const DEMO_MODEL_NAME: &str = "tiny-sd1";
+const DEMO_MODEL_NAME: &str = "demo-shapes";
 
 fn main() {
     let manifest_dir =

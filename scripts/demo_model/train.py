@@ -59,6 +59,14 @@ HP = {
         "max_minutes": 16.0,
         "kl_weight": 1e-6,
     },
+    # Stage 4: with the encoder (so the latents the UNet learned) frozen, the decoder alone is
+    # trained further; the first run's VAE stage alone left pictures blurry and colours off.
+    "decoder_refine": {
+        "batch": 64,
+        "lr": 1e-3,
+        "steps": 1400,
+        "max_minutes": 16.0,
+    },
     "text_encoder": {
         "hidden_size": 64,
         "intermediate_size": 256,
@@ -124,6 +132,39 @@ def train_vae(images: np.ndarray, writer, out: dict):
             print(f"vae step {step} {time.time() - start:.0f}s rec {loss_rec.item():.4f}", flush=True)
         step += 1
     out["vae_steps"] = step
+    vae.eval()
+    return vae
+
+
+def refine_decoder(vae, images: np.ndarray, writer, out: dict):
+    """Trains only the decoder (post_quant_conv + decoder) on the frozen encoder's latent means."""
+    hp = HP["decoder_refine"]
+    vae.requires_grad_(False)
+    params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.0)
+    gen = torch.Generator().manual_seed(HP["seed"] + 2)
+    start, step, budget = time.time(), 0, hp["max_minutes"] * 60
+    vae.decoder.train()
+    while step < hp["steps"] and time.time() - start < budget:
+        idx = torch.randint(0, len(images), (hp["batch"],), generator=gen)
+        x = to_tensor(images[idx.numpy()])
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.mean
+        rec = vae.decode(z).sample
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
+        frac = max(step / hp["steps"], (time.time() - start) / budget)
+        for g in opt.param_groups:
+            g["lr"] = hp["lr"] * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.9 + 0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 50 == 0:
+            log_row(writer, "decoder", step, time.time() - start, loss.item())
+            print(f"decoder step {step} {time.time() - start:.0f}s rec {loss.item():.4f}", flush=True)
+        step += 1
+    out["decoder_refine_steps"] = step
     vae.eval()
     return vae
 
@@ -233,6 +274,12 @@ def save_pipeline(model_dir: pathlib.Path, vae, text_encoder, unet, scaling: flo
     PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                   num_train_timesteps=1000, skip_prk_steps=True, steps_offset=1,
                   set_alpha_to_one=False).save_pretrained(model_dir / "scheduler")
+    # The model's own steering vocabulary (server: runner::model_modifiers): it knows no
+    # aesthetic words, so its semantic basis is built from the attributes it was trained on.
+    modifiers = list(scenes.COLOURS) + list(scenes.SIZES) + list(scenes.WHERE.values()) + [
+        f"{t} background" for t in ("striped", "dotted", "gradient", "dark", "light")]
+    (model_dir / "stablesteering.json").write_text(
+        json.dumps({"steering_modifiers": modifiers}, indent=1) + "\n")
     index = json.loads((ROOT / "engine/models/tiny-sd1/model_index.json").read_text())
     (model_dir / "model_index.json").write_text(json.dumps(index, indent=1) + "\n")
 
@@ -252,10 +299,27 @@ def smoke_sheet(model_dir: pathlib.Path, sheet: pathlib.Path) -> None:
     (sheet.with_suffix(".txt")).write_text("\n".join(prompts) + "\n")
 
 
+def refine_only(args, images: np.ndarray, out: dict) -> None:
+    """Stage 4 on a saved model: reload its VAE in f32, refine the decoder, save it back."""
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(args.out / "vae").float()
+    with open(args.docs / "training.csv", "a", newline="") as f:
+        vae = refine_decoder(vae, images, csv.writer(f), out)
+    vae.to(torch.float16).save_pretrained(args.out / "vae", safe_serialization=True)
+    params = json.loads((args.docs / "hyperparameters.json").read_text())
+    params["hp"]["decoder_refine"] = HP["decoder_refine"]
+    params["run"].update(out)
+    (args.docs / "hyperparameters.json").write_text(json.dumps(params, indent=1) + "\n")
+    smoke_sheet(args.out, args.docs / "heldout-diffusers.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "engine/models/demo-shapes")
     ap.add_argument("--docs", type=pathlib.Path, default=ROOT / "docs/demo-model")
+    ap.add_argument("--refine-decoder-only", action="store_true",
+                    help="run only stage 4 on the model already in --out (the first run's way)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every stage's step budget")
     ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path("/tmp"),
                     help="where the generated scenes are cached between runs")
@@ -277,6 +341,9 @@ def main() -> None:
         np.savez(cache, images=images, captions=np.array(captions))
     out["data_seconds"] = round(time.time() - t0, 1)
     print(f"{len(images)} scenes in {out['data_seconds']} s", flush=True)
+    if args.refine_decoder_only:
+        refine_only(args, images, out)
+        return
     from transformers import CLIPTokenizer
 
     tokenizer = CLIPTokenizer.from_pretrained(TOKENIZER_SOURCE)
@@ -289,6 +356,7 @@ def main() -> None:
         out["vae_scaling_factor"] = scaling
         latents = latents * scaling
         text_encoder, unet = train_denoiser(latents, captions, tokenizer, writer, out)
+        vae = refine_decoder(vae, images, writer, out)
     save_pipeline(args.out, vae, text_encoder, unet, scaling)
     out["total_minutes"] = round((time.time() - t0) / 60, 1)
     out["torch"] = torch.__version__

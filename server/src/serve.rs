@@ -155,9 +155,11 @@ fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), Se
 }
 
 /// What the log, `/api/health` and the UI say while the bundled demo model serves.
-pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the bundled tiny demo model. Its \
-    images are random patterns, not meaningful pictures. Point the server at a real Stable \
-    Diffusion 1.x/2.x diffusers folder with --model DIR or STABLESTEERING_MODEL.";
+pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the built-in demo model, a small \
+    model trained by this project that draws simple scenes at 64x64 (circles, squares, stars, \
+    hearts… in ten colours on plain or textured backgrounds, e.g. \"a red circle on a blue \
+    background\"), and nothing else. Point the server at a Stable Diffusion 1.x/2.x diffusers \
+    folder with --model DIR or STABLESTEERING_MODEL for real pictures.";
 
 /// The configured model, or the bundled demo model (unpacked from the binary into the user's
 /// cache, see `engine::demo_model`) with the notice people must see.

@@ -218,7 +218,7 @@ fn steer(
         let (_, winner_id) = winner.ok_or("an empty round")?;
         call(
             "POST",
-            &format!("{base}/sessions/{sid}/rounds/{rid}/feedback"),
+            &format!("{base}/rounds/{rid}/feedback"),
             Some(
                 json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner_id}}),
             ),
