@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use clap::Args;
 use engine::image::RgbImage;
-use engine::runtime::{Engine, Precision};
+use engine::runtime::Precision;
 use engine::schedulers::SchedulerKind;
 
 use super::Failure;
@@ -80,11 +80,15 @@ pub fn run(args: DemoModelBenchArgs) -> Result<(), Failure> {
         Some(dir) => dir.clone(),
         None => engine::demo_model::materialize().map_err(|e| e.to_string())?,
     };
-    let engine = Engine::load(&model, engine::DeviceRequest::Cpu, Precision::F32)
-        .map_err(|e| e.to_string())?;
     let scratch =
         std::env::temp_dir().join(format!("stablesteering-bench-{}", uuid::Uuid::now_v7()));
-    let runner = Runner::new(engine, ArtifactStore::new(&scratch));
+    let runner = Runner::load(
+        &model,
+        engine::DeviceRequest::Cpu,
+        Precision::F32,
+        ArtifactStore::new(&scratch),
+    )
+    .map_err(|e| e.to_string())?;
     let result = bench(&runner, &args, &held_out[..args.prompts]);
     let _ = std::fs::remove_dir_all(&scratch);
     result

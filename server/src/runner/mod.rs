@@ -159,6 +159,20 @@ impl Runner {
         }
     }
 
+    /// Loads the diffusers folder `model` and wraps it (for command-line tools that own their
+    /// runner; the server loads its engine in `serve`).
+    pub fn load(
+        model: &std::path::Path,
+        device: engine::DeviceRequest,
+        precision: engine::runtime::Precision,
+        artifacts: ArtifactStore,
+    ) -> Result<Runner, EngineError> {
+        Ok(Runner::new(
+            Engine::load(model, device, precision)?,
+            artifacts,
+        ))
+    }
+
     /// What model is loaded, on which device.
     pub fn model(&self) -> &ModelInfo {
         self.engine.info()
