@@ -8,7 +8,7 @@ test("diagnostics page is server-rendered with health, engine, store and queue",
   await expect(page.locator("#diag-device")).toHaveText(/^(cpu|cuda) \(configured /);
   await expect(page.locator("#diag-events")).toHaveText(/^\d+$/);
   await expect(page.locator("#diag-backend")).toHaveText("burn");
-  await expect(page.locator("#diag-model")).toContainText("tiny-sd1");
+  await expect(page.locator("#diag-model")).toContainText("demo-shapes");
   await expect(page.locator("#diag-store-status")).toHaveText("open");
   await expect(page.locator("#diag-queue")).toContainText("Render concurrency");
   await context.close();
