@@ -84,6 +84,31 @@ impl ArtifactStore {
         is_valid_hash(hash) && self.path_of(hash).is_file()
     }
 
+    /// Checks that artifact `hash` exists and its bytes hash to its name; the error says
+    /// what is wrong ("is missing", "is damaged: ...").
+    pub fn check(&self, hash: &str) -> Result<(), String> {
+        if !is_valid_hash(hash) {
+            return Err("has a malformed name".into());
+        }
+        match std::fs::read(self.path_of(hash)) {
+            Ok(bytes) if content_hash(&bytes) == hash => Ok(()),
+            Ok(bytes) => Err(format!(
+                "is damaged: its {} bytes hash to {}",
+                bytes.len(),
+                content_hash(&bytes)
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err("is missing from artifacts/".into())
+            }
+            Err(e) => Err(format!("cannot be read: {e}")),
+        }
+    }
+
+    /// Where artifact `hash` lives (for backups); `None` for a malformed hash.
+    pub fn path(&self, hash: &str) -> Option<PathBuf> {
+        is_valid_hash(hash).then(|| self.path_of(hash))
+    }
+
     /// Total bytes stored (for diagnostics).
     pub fn total_bytes(&self) -> u64 {
         let mut total = 0;

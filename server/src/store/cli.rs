@@ -20,7 +20,8 @@ use crate::store::torture::run_append_child;
 pub const USAGE: &str = "\
 usage:
   stablesteering store verify  --data-dir D [--json] [--rewrite-manifest]
-  stablesteering store backup  --data-dir D --out FILE
+  stablesteering store gc      --data-dir D [--dry-run] [--json]
+  stablesteering store backup  --data-dir D --out FILE [--allow-missing-artifacts]
   stablesteering store restore --from FILE --data-dir D
   stablesteering store export  --data-dir D --out DIR [--session UUID] [--formats jsonl,csv,parquet]
   stablesteering store import  --data-dir D --from FILE.jsonl [--renumber]
@@ -93,8 +94,28 @@ pub fn run_store(args: &[String]) -> i32 {
                             print_json(&r);
                         } else {
                             println!(
-                                "ok: {} holds {} events in {} streams ({} sessions); manifest high water {}",
-                                r.data_dir.display(), r.head, r.streams, r.sessions, r.manifest_high_water
+                                "ok: {} holds {} events in {} streams ({} sessions), {} referenced artifacts intact; manifest high water {}",
+                                r.data_dir.display(), r.head, r.streams, r.sessions, r.artifacts, r.manifest_high_water
+                            );
+                        }
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "gc" => {
+                let dir = a.path("--data-dir")?;
+                match crate::store::gc::collect(&dir, a.flag("--dry-run")) {
+                    Ok(r) => {
+                        if a.flag("--json") {
+                            print_json(&r);
+                        } else {
+                            println!(
+                                "{} {} unreferenced artifact files ({} bytes); {} referenced artifacts kept",
+                                if r.dry_run { "would remove" } else { "removed" },
+                                r.removed,
+                                r.removed_bytes,
+                                r.referenced
                             );
                         }
                         0
@@ -112,14 +133,27 @@ pub fn run_store(args: &[String]) -> i32 {
                         ..Default::default()
                     },
                 )
-                .and_then(|s| backup::backup(&s, &out))
-                {
+                .and_then(|s| {
+                    backup::backup(
+                        &s,
+                        &out,
+                        backup::BackupOptions {
+                            allow_missing_artifacts: a.flag("--allow-missing-artifacts"),
+                        },
+                    )
+                }) {
                     Ok(s) => {
                         println!(
-                            "backed up {} events ({} bytes) to {}",
+                            "backed up {} events and {} files (artifacts, traces), {} bytes, to {}{}",
                             s.events,
+                            s.files,
                             s.bytes,
-                            out.display()
+                            out.display(),
+                            if s.missing_artifacts > 0 {
+                                format!(" ({} referenced artifacts were missing)", s.missing_artifacts)
+                            } else {
+                                String::new()
+                            }
                         );
                         0
                     }
@@ -131,7 +165,12 @@ pub fn run_store(args: &[String]) -> i32 {
                 let dir = a.path("--data-dir")?;
                 match backup::restore(&from, &dir) {
                     Ok(s) => {
-                        println!("restored {} events into {}", s.events, dir.display());
+                        println!(
+                            "restored {} events and {} files into {}",
+                            s.events,
+                            s.files,
+                            dir.display()
+                        );
                         0
                     }
                     Err(e) => fail(&e),

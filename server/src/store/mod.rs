@@ -8,6 +8,7 @@
 //! `docs/ARCHITECTURE.md` of the product describes the guarantees.
 
 pub mod append;
+pub mod artifact_refs;
 pub mod backend;
 pub mod backup;
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod fork;
+pub mod gc;
 pub mod ids;
 pub mod keys;
 pub mod manifest;

@@ -239,9 +239,12 @@ pub struct VerifyReport {
     pub sessions: usize,
     pub record_bytes: u64,
     pub fingerprint: u64,
+    /// Referenced artifacts found present with the right content hash.
+    pub artifacts: usize,
 }
 
-/// Verify a data directory without serving it (same checks as start-up). Creates nothing.
+/// Verify a data directory without serving it: the start-up checks, then every artifact the
+/// log references must exist with the content its name hashes to. Creates nothing.
 pub fn verify_data_dir(data_dir: impl AsRef<Path>) -> Result<VerifyReport> {
     let data_dir = data_dir.as_ref();
     if !data_dir.is_dir() {
@@ -252,6 +255,16 @@ pub fn verify_data_dir(data_dir: impl AsRef<Path>) -> Result<VerifyReport> {
     };
     let (db, scan, hw) = open_and_scan(data_dir, &settings, false)?;
     drop(db);
+    let images = crate::artifacts::ArtifactStore::new(data_dir);
+    for (hash, seq) in &scan.artifacts.0 {
+        if let Err(problem) = images.check(hash) {
+            return Err(refused(
+                data_dir,
+                Some(*seq),
+                format!("artifact {hash} (referenced at seq {seq}) {problem}"),
+            ));
+        }
+    }
     Ok(VerifyReport {
         data_dir: data_dir.to_path_buf(),
         head: scan.head,
@@ -260,7 +273,24 @@ pub fn verify_data_dir(data_dir: impl AsRef<Path>) -> Result<VerifyReport> {
         sessions: scan.projections.sessions.len(),
         record_bytes: scan.record_bytes,
         fingerprint: scan.projections.fingerprint(),
+        artifacts: scan.artifacts.len(),
     })
+}
+
+/// The image artifacts the log of `data_dir` references (after the full start-up checks).
+pub fn referenced_artifacts(
+    data_dir: impl AsRef<Path>,
+) -> Result<crate::store::artifact_refs::ArtifactRefs> {
+    let data_dir = data_dir.as_ref();
+    if !data_dir.is_dir() {
+        return Err(refused(data_dir, None, "the data directory does not exist"));
+    }
+    let settings = SledSettings {
+        cache_capacity_bytes: 64 << 20,
+    };
+    let (db, scan, _) = open_and_scan(data_dir, &settings, false)?;
+    drop(db);
+    Ok(scan.artifacts)
 }
 
 /// Operator repair for a damaged or missing manifest: verify the log fully (without the

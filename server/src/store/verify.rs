@@ -25,6 +25,8 @@ pub struct ScanOutput {
     pub projections: Projections,
     pub last_recorded_us: i64,
     pub record_bytes: u64,
+    /// The image artifacts the log references (checked by `store verify`).
+    pub artifacts: crate::store::artifact_refs::ArtifactRefs,
 }
 
 /// Why a scan failed.
@@ -51,6 +53,7 @@ pub fn scan(db: &sled::Db, manifest_hw: u64) -> Result<ScanOutput, Damage> {
     let mut per_seq: Vec<(u32, u64, [u8; 16])> = Vec::new();
     let mut last_recorded_us = i64::MIN;
     let mut record_bytes = 0u64;
+    let mut artifacts = crate::store::artifact_refs::ArtifactRefs::default();
 
     let sled_err = |at: u64, e: sled::Error| damage(Some(at), format!("sled read failed: {e}"));
 
@@ -86,6 +89,7 @@ pub fn scan(db: &sled::Db, manifest_hw: u64) -> Result<ScanOutput, Damage> {
         });
         per_seq.push((idx, env.stream_version, *env.event_id.as_bytes()));
         last_recorded_us = last_recorded_us.max(env.recorded_at_us);
+        artifacts.note(env.seq, &env.event);
         projections.apply(env);
     })
     .map_err(|e| damage(Some(e.seq), e.reason))?;
@@ -248,5 +252,6 @@ pub fn scan(db: &sled::Db, manifest_hw: u64) -> Result<ScanOutput, Damage> {
             last_recorded_us
         },
         record_bytes,
+        artifacts,
     })
 }

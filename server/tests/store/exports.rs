@@ -281,7 +281,15 @@ fn backup_and_restore() {
     let store = crate::common::open(&tmp.path().join("data"));
     crate::common::populate(&store, 3, 3);
     let file = tmp.path().join("store.bak");
-    let s = backup::backup(&store, &file).unwrap();
+    // The synthetic log names artifacts that were never stored.
+    let refused = backup::backup(&store, &file, backup::BackupOptions::default());
+    assert!(refused.unwrap_err().to_string().contains("artifact"));
+    assert!(!file.exists());
+    let options = backup::BackupOptions {
+        allow_missing_artifacts: true,
+    };
+    let s = backup::backup(&store, &file, options).unwrap();
+    assert!(s.missing_artifacts > 0);
     assert_eq!(s.events, store.head_seq());
     assert_eq!(backup::verify_backup(&file).unwrap(), s.events);
     let restored_dir = tmp.path().join("restored");
