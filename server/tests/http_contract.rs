@@ -599,3 +599,55 @@ async fn openapi_lists_only_routes_that_exist() {
         }
     }
 }
+
+#[tokio::test]
+async fn async_job_results_carry_the_reference_response_models() {
+    let server = TestServer::start().await;
+    let sid = server.create_session("winner_only", "a lighthouse").await;
+    let (status, handle) = server
+        .send("POST", &format!("/sessions/{sid}/rounds/next/async"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{handle}");
+    let job_id = handle["job_id"].as_str().unwrap().to_string();
+    server.wait_job(&job_id).await;
+    let (status, job) = server.send("GET", &format!("/jobs/{job_id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let result = &job["result"];
+    // RoundResponse {round_id, candidate_metadata, image_urls, state_summary}.
+    let candidates = result["candidate_metadata"]
+        .as_array()
+        .expect("candidate_metadata");
+    assert_eq!(candidates.len(), 4, "{result}");
+    assert_eq!(result["image_urls"].as_array().map(Vec::len), Some(4));
+    assert_eq!(result["state_summary"]["session_id"], sid.as_str());
+    assert!(result["round_id"].is_string());
+    // FeedbackResponse {update_summary, next_incumbent_state}.
+    let round = result["round_id"].as_str().unwrap();
+    let winner = candidates[1]["id"].clone();
+    let (status, handle) = server
+        .send(
+            "POST",
+            &format!("/rounds/{round}/feedback/async"),
+            Some(
+                json!({"feedback_type": "winner_only", "payload": {"winner_candidate_id": winner}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{handle}");
+    let job_id = handle["job_id"].as_str().unwrap().to_string();
+    server.wait_job(&job_id).await;
+    let (_, job) = server.send("GET", &format!("/jobs/{job_id}"), None).await;
+    assert!(job["result"]["update_summary"].is_object(), "{job}");
+    assert!(job["result"]["next_incumbent_state"].is_array(), "{job}");
+    // Creating a session through the reference's route answers 200, as the reference does.
+    let (status, _) = server
+        .send(
+            "POST",
+            "/sessions",
+            Some(
+                json!({"prompt": "x", "config": {"image_size": "64x64", "num_inference_steps": 2}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -302,13 +302,14 @@ async fn trace_report_frontend_events_and_exports() {
         assert!(!html.contains("/artifacts/"), "images must be embedded");
         assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 3);
         for heading in [
-            "<h2>Run summary</h2>",
-            "<h2>Diagnostics</h2>",
+            "<h2>Artifacts</h2>",
+            "<h2>Run Summary</h2>",
+            "<h2>Runtime Diagnostics</h2>",
             "<h2>Rounds</h2>",
             "<h3>Candidates</h3>",
-            "<h3>Feedback</h3>",
-            "<h3>Update summary</h3>",
-            "<h2>Event timeline</h2>",
+            "<h3>User Preferences</h3>",
+            "<h3>Update Summary</h3>",
+            "<h2>Event Timeline</h2>",
         ] {
             assert!(html.contains(heading), "{heading} missing");
         }
@@ -477,7 +478,7 @@ async fn trace_report_frontend_events_and_exports() {
     }
     let report = String::from_utf8(entries["report.html"].clone()).unwrap();
     assert!(report.contains("<img src=\"data:image/png;base64,"));
-    assert!(report.contains("<h2>Event timeline</h2>"));
+    assert!(report.contains("<h2>Event Timeline</h2>"));
     assert!(entries.contains_key("frontend-events.jsonl"));
 
     // The whole store as JSONL.

@@ -156,7 +156,7 @@ struct SessionCreate {
 async fn create_session(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<SessionCreate>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Json<Value>> {
     let experiment = match &req.experiment_id {
         Some(raw) => Some(raw.parse::<uuid::Uuid>().map_err(|_| {
             ApiError(ServiceError::not_found("experiment", "(malformed id)").field("experiment_id"))
@@ -172,10 +172,9 @@ async fn create_session(
         .create_session(experiment, config, &req.prompt, &req.negative_prompt)
         .await?;
     let detail = require_session(&state.store, id)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(views::session_json(&detail, &state.services)),
-    ))
+    // 200, as the reference (FastAPI's default) and its clients expect; our `/api` creation
+    // routes answer 201.
+    Ok(Json(views::session_json(&detail, &state.services)))
 }
 
 pub async fn list_sessions(State(state): State<AppState>) -> Json<Value> {
@@ -288,7 +287,37 @@ async fn feedback_async(
 async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_id("job", &id)?;
     let record = state.services.job_record(id)?;
-    Ok(Json(serde_json::to_value(record).unwrap_or(Value::Null)))
+    let round = finished_round(&state, &record);
+    let mut body = serde_json::to_value(record).unwrap_or(Value::Null);
+    // The reference's job result is the sync route's `RoundResponse`; ours also keeps the
+    // render's own facts (settings hash, timings).
+    if let (Some(Value::Object(fields)), Some(Value::Object(result))) =
+        (round, body.get_mut("result"))
+    {
+        result.extend(fields);
+    }
+    Ok(Json(body))
+}
+
+/// For a finished round job: the round as `POST /sessions/{id}/rounds/next` answers it.
+fn finished_round(state: &AppState, record: &crate::services::JobRecord) -> Option<Value> {
+    if record.operation != crate::services::JobKind::GenerateRound.as_str()
+        || record.state != "succeeded"
+    {
+        return None;
+    }
+    let session = record.session_id?;
+    let round = record
+        .result
+        .as_ref()?
+        .get("round_id")?
+        .as_str()?
+        .parse::<uuid::Uuid>()
+        .ok()?;
+    with_session(&state.store, session, |d| {
+        Ok(views::round_response(d, round, &state.services))
+    })
+    .ok()
 }
 
 async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

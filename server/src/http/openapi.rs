@@ -33,7 +33,7 @@ pub const ROUTES: &[(&str, &str, &str, u16)] = &[
     ("post", "/experiments", "Create an experiment", 200),
     ("get", "/experiments/{id}", "One experiment", 200),
     ("get", "/sessions", "List sessions (newest first)", 200),
-    ("post", "/sessions", "Create a session", 201),
+    ("post", "/sessions", "Create a session", 200),
     ("get", "/sessions/{id}", "One session", 200),
     (
         "delete",

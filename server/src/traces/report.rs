@@ -5,10 +5,10 @@
 //! session bundle) renders offline. Every piece of user text (prompts, critiques, feedback
 //! payloads, frontend details) is HTML-escaped.
 //!
-//! Sections follow the reference (§2.5): hero, metric tiles, run summary, diagnostics, one
-//! collapsible card per round (calibration round 0 included) with candidates, feedback and the
-//! update summary, and an event timeline merging the session's log events with its frontend
-//! events.
+//! Sections follow the reference (§2.5), with its names: hero, metric tiles, Artifacts, Run
+//! Summary, Runtime Diagnostics, one collapsible card per round (calibration round 0 included)
+//! with candidates, User Preferences and the Update Summary, and an Event Timeline merging the
+//! session's log events with its frontend events.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -312,8 +312,18 @@ fn render(services: &Services, inputs: &Inputs, out: &mut String) -> std::fmt::R
     tile(out, "Model", &d.model_ref)?;
     out.push_str("</div>");
 
+    // The logs the report is built from (the reference's "Artifacts").
+    write!(
+        out,
+        "<section id=\"artifacts\"><h2>Artifacts</h2><ul><li><code>traces/backend-events.jsonl\
+         </code></li><li><code>traces/frontend-events.jsonl</code></li><li><code>traces/sessions/\
+         {}/frontend-events.jsonl</code></li><li>the event log ({} events of this session)</li>\
+         </ul></section>",
+        d.session_id, d.version
+    )?;
+
     // Run summary.
-    out.push_str("<section id=\"run-summary\"><h2>Run summary</h2><table>");
+    out.push_str("<section id=\"run-summary\"><h2>Run Summary</h2><table>");
     row(out, "Prompt", &esc(&d.prompt))?;
     let negative = if d.negative_prompt.is_empty() {
         "<span class=\"muted\">(none)</span>".to_string()
@@ -372,7 +382,7 @@ fn render(services: &Services, inputs: &Inputs, out: &mut String) -> std::fmt::R
     out.push_str("</table></section>");
 
     // Diagnostics.
-    out.push_str("<section id=\"diagnostics\"><h2>Diagnostics</h2><table>");
+    out.push_str("<section id=\"diagnostics\"><h2>Runtime Diagnostics</h2><table>");
     row(out, "Device", &esc(&model.device.to_string()))?;
     row(out, "Model", &esc(&model.name))?;
     row(out, "Precision", &esc(&model.unet_dtype))?;
@@ -570,7 +580,7 @@ fn render_round(
     }
     out.push_str("</div>");
 
-    out.push_str("<h3>Feedback</h3>");
+    out.push_str("<h3>User Preferences</h3>");
     if round.calibration {
         if round.selected_candidate_ids.is_empty() {
             out.push_str("<p class=\"muted\">No calibration selection yet.</p>");
@@ -653,7 +663,7 @@ fn render_round(
         None => {}
     }
 
-    out.push_str("<h3>Update summary</h3>");
+    out.push_str("<h3>Update Summary</h3>");
     match &round.update {
         Some(u) => {
             out.push_str("<table>");
@@ -719,7 +729,7 @@ fn render_timeline(inputs: &Inputs, out: &mut String) -> std::fmt::Result {
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     write!(
         out,
-        "<section id=\"timeline\"><h2>Event timeline</h2><p class=\"muted\">{} log events, {} frontend events.</p>\
+        "<section id=\"timeline\"><h2>Event Timeline</h2><p class=\"muted\">{} log events, {} frontend events.</p>\
          <table><thead><tr><th>Time</th><th>Source</th><th>Type</th><th>Summary</th></tr></thead><tbody>",
         inputs.events.len(),
         inputs.frontend.len()

@@ -119,7 +119,7 @@ pub fn schemas() -> Vec<Table> {
                 col("candidate_index", Int32, false),
                 col("role", Utf8, false),
                 col("seed", Int64, false),
-                col("seed_group", Int64, false),
+                col("seed_group", Utf8, false),
                 col("z", ListFloat64, false),
                 col("is_winner", Bool, false),
                 col("artifact_hash", Utf8, true),
@@ -253,7 +253,7 @@ fn add_session(tables: &mut [Table], d: &SessionDetail) {
                 i32v(cand.index),
                 s(&cand.role),
                 Value::I64(i64::from(cand.seed)),
-                Value::I64(i64::from(cand.seed_group)),
+                s(seed_group(cand)),
                 Value::List(cand.z.clone()),
                 Value::Bool(winner == Some(cand.candidate_id)),
                 opt_s(render.map(|x| &x.artifact_hash)),
@@ -319,4 +319,18 @@ pub fn build_tables(p: &Projections, session: Option<Uuid>) -> Vec<Table> {
         }
     }
     tables
+}
+
+/// The candidate's seed group as the reference names it (`candidate:2`, `shared`,
+/// `carried_forward`, ...). It is recorded in the candidate's generation settings; the event's
+/// numeric field predates it and is always 0.
+fn seed_group(candidate: &crate::store::events::Candidate) -> String {
+    serde_json::from_str::<serde_json::Value>(&candidate.generation_json)
+        .ok()
+        .and_then(|params| match params.get("seed_group") {
+            Some(serde_json::Value::String(group)) => Some(group.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| candidate.seed_group.to_string())
 }
