@@ -75,6 +75,8 @@ impl RgbImage {
     }
 
     /// Decodes an 8-bit PNG (RGB, RGBA, grey or palette) into RGB, plus its text chunks.
+    /// The header's size is checked against [`MAX_DECODE_PIXELS`] before any pixel buffer is
+    /// allocated: a 187 KB PNG can declare 12000x12000 (a 576 MB buffer).
     pub fn from_png(bytes: &[u8]) -> Result<(Self, Vec<(String, String)>), EngineError> {
         let err = |e: png::DecodingError| {
             EngineError::invalid("image", format!("not a readable PNG: {e}"))
@@ -82,6 +84,16 @@ impl RgbImage {
         let mut decoder = png::Decoder::new(Cursor::new(bytes));
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = decoder.read_info().map_err(err)?;
+        let (declared_w, declared_h) = (reader.info().width, reader.info().height);
+        if u64::from(declared_w) * u64::from(declared_h) > MAX_DECODE_PIXELS {
+            return Err(EngineError::invalid(
+                "image",
+                format!(
+                    "the PNG declares {declared_w}x{declared_h} pixels; images over \
+                     {MAX_DECODE_PIXELS} pixels (4096x4096) are refused"
+                ),
+            ));
+        }
         let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
         let frame = reader.next_frame(&mut buf).map_err(err)?;
         let (width, height) = (frame.width as usize, frame.height as usize);
@@ -121,6 +133,10 @@ impl RgbImage {
     }
 }
 
+/// The largest picture [`RgbImage::from_png`] decodes (4096x4096: at most ~120 MB while
+/// decoding). Larger ones are refused from their header.
+pub const MAX_DECODE_PIXELS: u64 = 4096 * 4096;
+
 /// Approximate latent → RGB factors for SD 1.x/2.x latents (the "cheap" preview A1111 shows).
 const LATENT_RGB: [[f32; 3]; 4] = [
     [0.298, 0.207, 0.208],
@@ -159,6 +175,36 @@ pub fn latent_preview(latents: &[f32], channels: usize, width: usize, height: us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A few hundred bytes that declare `width` x `height` (a decompression bomb's header).
+    fn declared_png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, width, height);
+            encoder.set_color(png::ColorType::Grayscale);
+            let mut writer = encoder.write_header().unwrap();
+            writer
+                .write_chunk(
+                    png::chunk::IDAT,
+                    &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+                )
+                .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn a_huge_declared_size_is_refused_before_decoding() {
+        let bomb = declared_png(12_000, 12_000);
+        assert!(bomb.len() < 1024);
+        let err = RgbImage::from_png(&bomb).unwrap_err().to_string();
+        assert!(err.contains("12000x12000"), "{err}");
+        // At the limit the header passes (the truncated data then fails as unreadable).
+        let edge = RgbImage::from_png(&declared_png(4096, 4096))
+            .unwrap_err()
+            .to_string();
+        assert!(edge.contains("not a readable PNG"), "{edge}");
+    }
 
     #[test]
     fn png_round_trips_pixels_and_text() {

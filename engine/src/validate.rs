@@ -96,6 +96,16 @@ pub fn request(req: &RenderRequest, scale: usize, channels: usize) -> Result<(),
                 format!("must be in (0, 1], got {}", init.strength),
             ));
         }
+        // The same rule as the render (diffusers' get_timesteps): at least one step must stay.
+        if ((req.steps as f64 * init.strength) as usize).min(req.steps) == 0 {
+            return Err(EngineError::invalid(
+                "strength",
+                format!(
+                    "strength {} with {} steps leaves no denoising step; raise steps or strength",
+                    init.strength, req.steps
+                ),
+            ));
+        }
         if init.image.width != req.width || init.image.height != req.height {
             return Err(EngineError::invalid(
                 "init_image",

@@ -127,21 +127,56 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             device,
             model,
             model_notice,
+            access: crate::http::guard::AccessPolicy::new(&args.allowed_host, &args.allowed_origin),
         }),
         services,
     };
+    let state_services = Arc::clone(&state.services);
     let router = crate::http::router(state);
 
     println!("StableSteering is serving on http://{addr}/");
+    if !addr.ip().is_loopback() {
+        // Accounts are not built yet (docs/security.md): say so where the operator looks.
+        let warning = format!(
+            "listening on {addr}, beyond this machine, without authentication: anyone who can \
+             reach this port can use the server and read every session; put an authenticating \
+             reverse proxy in front of it (see docs/security.md)"
+        );
+        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
+    }
     tracing::info!(%addr, "listening");
-    axum::serve(
+    // On Ctrl-C / SIGTERM: stop the jobs (running renders end at their next step), stop
+    // accepting, give open requests SHUTDOWN_GRACE to finish (progress streams never finish by
+    // themselves), then return; the caller does not wait for render threads either.
+    let stopped = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let (services, stopped) = (state_services, Arc::clone(&stopped));
+        async move {
+            shutdown_signal().await;
+            services.shutdown();
+            stopped.notify_one();
+        }
+    };
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(ServeError::Http)
+    .with_graceful_shutdown(signal);
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served.map_err(ServeError::Http),
+        () = async {
+            stopped.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after the shutdown signal: closing them");
+            Ok(())
+        }
+    }
 }
+
+/// How long open requests get to finish after Ctrl-C / SIGTERM.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Prepares the data dir (creating a fresh store atomically when missing) and opens the store.
 fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), ServeError> {

@@ -32,6 +32,8 @@ pub struct RuntimeInfo {
     pub model: engine::runtime::ModelInfo,
     /// Set when the bundled demo model is in use: what to tell the person.
     pub model_notice: Option<String>,
+    /// Which hosts and browser origins are served (`crate::http::guard`).
+    pub access: crate::http::guard::AccessPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -143,6 +143,8 @@ pub(crate) fn start_server_with(
         model,
         precision: engine::runtime::Precision::F32,
         render_concurrency: 1,
+        allowed_host: Vec::new(),
+        allowed_origin: Vec::new(),
     };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

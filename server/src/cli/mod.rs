@@ -107,8 +107,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
     pub device: engine::DeviceRequest,
 
-    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the tiny demo model built into the
-    /// binary, unpacked into the user's cache; its images are not meaningful).
+    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the demo model built into the
+    /// binary, unpacked into the user's cache; it draws simple shapes and colours at 64x64).
     #[arg(long, env = "STABLESTEERING_MODEL")]
     pub model: Option<PathBuf>,
 
@@ -120,6 +120,25 @@ pub struct ServeArgs {
     #[arg(long, env = "STABLESTEERING_RENDER_CONCURRENCY", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=16))]
     pub render_concurrency: u16,
+
+    /// A host name this server answers to besides IP addresses and `localhost` (repeatable;
+    /// `*` for any, only behind a proxy that checks Host). Other names get 421: a page whose
+    /// name re-resolves to this machine (DNS rebinding) cannot read it.
+    #[arg(
+        long = "allowed-host",
+        env = "STABLESTEERING_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_host: Vec<String>,
+
+    /// An origin (`https://tools.example`) whose pages may change state here besides the
+    /// server's own (repeatable). Browser requests from other origins get 403.
+    #[arg(
+        long = "allowed-origin",
+        env = "STABLESTEERING_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origin: Vec<String>,
 }
 
 /// Parses the process arguments, runs the command and maps every outcome to an exit code.
@@ -152,9 +171,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-            runtime
-                .block_on(crate::serve::serve(args))
-                .map_err(|e| Failure::from(e.to_string()))
+            let served = runtime.block_on(crate::serve::serve(args));
+            // A render stopped by the shutdown ends at its next step; the process does not wait
+            // longer than this for it (every acknowledged event is already on disk).
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            served.map_err(|e| Failure::from(e.to_string()))
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod belief;
 pub mod contract;
 pub mod error;
 pub mod exports;
+pub mod guard;
 pub mod health;
 pub mod openapi;
 pub mod pages;
@@ -72,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
         ))
         .layer(request_ids)
         .with_state(state)

@@ -8,6 +8,8 @@ use crate::store::StoreError;
 pub enum ErrorKind {
     /// 400: the request is well-formed JSON but its content is invalid.
     InvalidInput,
+    /// 403: a browser page of another origin tried to change state.
+    Forbidden,
     /// 404: an id that does not exist.
     NotFound,
     /// 409: the state does not allow it (a job is running, the round is stale, ...).
@@ -16,6 +18,8 @@ pub enum ErrorKind {
     TooLarge,
     /// 415: not JSON.
     UnsupportedMediaType,
+    /// 421: the request names a host this server does not answer to (DNS-rebinding guard).
+    MisdirectedRequest,
     /// 422: the body does not have the expected shape.
     Unprocessable,
     /// 503: the store's write queue is full; retry.
@@ -31,10 +35,12 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::InvalidInput => 400,
+            ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::MisdirectedRequest => 421,
             ErrorKind::Unprocessable => 422,
             ErrorKind::Busy => 503,
             ErrorKind::DiskFull => 507,
@@ -46,10 +52,12 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
             ErrorKind::TooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::MisdirectedRequest => "misdirected_request",
             ErrorKind::Unprocessable => "invalid_input",
             ErrorKind::Busy => "busy",
             ErrorKind::DiskFull => "disk_full",

@@ -160,7 +160,15 @@ pub fn append_to(stream: StreamId, events: Vec<Event>) -> StreamAppend {
     }
 }
 
-fn state_name(state: JobState) -> &'static str {
+/// The render count a finished job recorded with its result (0 before it finished).
+fn recorded_invocations(result: Option<&Value>) -> u32 {
+    result
+        .and_then(|r| r.get("runner_invocations"))
+        .and_then(Value::as_u64)
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) fn state_name(state: JobState) -> &'static str {
     match state {
         JobState::Queued => "queued",
         JobState::Running => "running",
@@ -197,6 +205,12 @@ impl Services {
         job: NewJob,
         extra: Vec<StreamAppend>,
     ) -> ServiceResult<Uuid> {
+        if self.is_stopping() {
+            return Err(ServiceError::new(
+                super::ErrorKind::Busy,
+                "the server is shutting down; send it again once it is back",
+            ));
+        }
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut control = self
@@ -263,7 +277,7 @@ impl Services {
     }
 
     /// Sets a job's cancel flag; returns whether a worker had already claimed it.
-    fn mark_cancelled(&self, job_id: Uuid) -> bool {
+    pub(super) fn mark_cancelled(&self, job_id: Uuid) -> bool {
         self.control.lock().is_ok_and(|control| {
             if let Some(flag) = control.cancels.get(&job_id) {
                 flag.store(true, Ordering::SeqCst);
@@ -291,7 +305,8 @@ impl Services {
         }
         let cancel = self.cancel_flag(job_id);
         let claimed = self.control.lock().is_ok_and(|mut control| {
-            if cancel.load(Ordering::SeqCst) {
+            // Shutting down: the job stays queued in the log and runs after the restart.
+            if cancel.load(Ordering::SeqCst) || self.is_stopping() {
                 false
             } else {
                 control.started.insert(job_id);
@@ -337,10 +352,35 @@ impl Services {
         self.finish(&job, outcome).await;
     }
 
-    async fn finish(self: &Arc<Self>, job: &JobView, outcome: Result<Completion, Failure>) {
+    pub(super) async fn finish(
+        self: &Arc<Self>,
+        job: &JobView,
+        outcome: Result<Completion, Failure>,
+    ) {
         let job_id = job.job_id;
+        // A render stopped by a shutdown was not cancelled by anyone: it is interrupted, and
+        // can be retried like one a crash interrupted.
+        let outcome = outcome.map_err(|mut f| {
+            if f.cancelled && self.is_stopping() {
+                f.cancelled = false;
+                f.reason = format!(
+                    "interrupted: the server shut down while it was running; retry it \
+                     (POST /api/jobs/{job_id}/retry) to render it again"
+                );
+            }
+            f
+        });
         let (mut streams, tick, result) = match outcome {
-            Ok(done) => {
+            Ok(mut done) => {
+                // The proof of one render per job outlives the process: the count is recorded
+                // with the result (the runner's ledger is in memory).
+                let renders = JobKind::parse(&job.kind).is_some_and(JobKind::renders);
+                if let (true, Value::Object(fields)) = (renders, &mut done.result) {
+                    fields.insert(
+                        "runner_invocations".into(),
+                        Value::from(self.runner.invocations(job_id)),
+                    );
+                }
                 let result_json = done.result.to_string();
                 (
                     done.extra,
@@ -417,84 +457,6 @@ impl Services {
         self.progress.prune(2000);
     }
 
-    /// Cancels a queued or running job. Finished jobs are a 409.
-    pub async fn cancel_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self
-            .store
-            .job(job_id)
-            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
-        match job.state {
-            JobState::Queued if !self.mark_cancelled(job_id) => {
-                let extra = self.abandon_events(&job, "cancelled before it started");
-                self.finish(
-                    &job,
-                    Err(Failure {
-                        reason: "cancelled before it started".into(),
-                        cancelled: true,
-                        extra,
-                    }),
-                )
-                .await;
-            }
-            JobState::Queued | JobState::Running => {
-                // A worker has it: it sees the flag between steps and records the end itself.
-                self.mark_cancelled(job_id);
-                self.wait_terminal(job_id, std::time::Duration::from_secs(60))
-                    .await;
-            }
-            _ => {
-                return Err(ServiceError::conflict(format!(
-                    "job {job_id} already ended ({})",
-                    state_name(job.state)
-                )))
-            }
-        }
-        self.job_record(job_id)
-    }
-
-    /// Retries a failed or cancelled job as a new job with the same settings.
-    pub async fn retry_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self
-            .store
-            .job(job_id)
-            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
-        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Err(ServiceError::conflict(format!(
-                "only failed or cancelled jobs can be retried; job {job_id} is {}",
-                state_name(job.state)
-            )));
-        }
-        let new_id = match JobKind::parse(&job.kind) {
-            Some(JobKind::GenerateRound) => {
-                let session = job
-                    .session_id
-                    .ok_or_else(|| ServiceError::internal("round job without a session"))?;
-                self.queue_round(session).await?.job_id
-            }
-            Some(JobKind::StyleCalibration) => {
-                let session = job
-                    .session_id
-                    .ok_or_else(|| ServiceError::internal("calibration job without a session"))?;
-                self.queue_calibration(session).await?
-            }
-            Some(kind) => {
-                self.enqueue(
-                    NewJob {
-                        job_id: Uuid::now_v7(),
-                        kind,
-                        session_id: job.session_id,
-                        settings_hash: job.settings_hash.clone(),
-                        settings_json: job.settings_json.clone(),
-                    },
-                    Vec::new(),
-                )
-                .await?
-            }
-            None => return Err(ServiceError::internal("unknown job kind")),
-        };
-        self.job_record(new_id)
-    }
-
     /// Waits until a job ends (or `timeout`), returning its final record.
     pub async fn wait_terminal(
         &self,
@@ -540,16 +502,18 @@ impl Services {
             (None, JobState::Queued) => (0, "Queued".to_string()),
             (None, JobState::Running) => (12, "Starting work".to_string()),
         };
+        let result: Option<Value> = job
+            .result_json
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
+        let recorded = recorded_invocations(result.as_ref());
         JobRecord {
             id: job.job_id,
             operation: job.kind.clone(),
             state: state.to_string(),
             progress,
             status_message: message,
-            result: job
-                .result_json
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok()),
+            result,
             error: match job.state {
                 JobState::Failed | JobState::Cancelled => job.reason.clone(),
                 _ => None,
@@ -557,7 +521,7 @@ impl Services {
             session_id: job.session_id,
             settings_hash: job.settings_hash.clone(),
             settings: serde_json::from_str(&job.settings_json).unwrap_or(Value::Null),
-            runner_invocations: self.runner.invocations(job.job_id),
+            runner_invocations: self.runner.invocations(job.job_id).max(recorded),
             step: live.as_ref().map_or(0, |u| u.step),
             total_steps: live.as_ref().map_or(0, |u| u.total_steps),
             candidate: live.as_ref().map_or(0, |u| u.candidate),
@@ -595,7 +559,7 @@ impl Services {
     }
 
     /// Events to record when a job is abandoned (cancelled before start, or interrupted).
-    fn abandon_events(&self, job: &JobView, reason: &str) -> Vec<StreamAppend> {
+    pub(super) fn abandon_events(&self, job: &JobView, reason: &str) -> Vec<StreamAppend> {
         match JobKind::parse(&job.kind) {
             Some(JobKind::GenerateRound) => self.round_failed_events(job, reason),
             _ => Vec::new(),

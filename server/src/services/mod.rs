@@ -3,16 +3,19 @@
 //! store, the job queue and the runner. HTTP handlers and the CLI call these; they never touch
 //! the engine (only [`crate::runner::Runner`] can) and never write events themselves.
 
+pub mod admission;
 pub mod calibration;
 pub mod error;
 pub mod feedback;
 pub mod generations;
 pub mod history;
+pub mod job_actions;
 pub mod jobs;
 pub mod progress;
 pub mod rounds;
 pub mod seeds;
 pub mod sessions;
+pub mod shutdown;
 pub mod steering_inputs;
 
 use std::collections::HashMap;
@@ -70,6 +73,8 @@ pub struct Services {
     pub(crate) queue_rx: Mutex<Option<mpsc::UnboundedReceiver<Uuid>>>,
     pub(crate) notice: Option<String>,
     pub(crate) round_index: Mutex<HashMap<Uuid, Uuid>>,
+    /// Set by [`Services::shutdown`]: no job starts, running renders stop at their next step.
+    pub(crate) stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Services {
@@ -99,6 +104,7 @@ impl Services {
             queue_rx: Mutex::new(Some(rx)),
             notice: model_notice,
             round_index: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         })
     }
 

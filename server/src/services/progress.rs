@@ -2,6 +2,11 @@
 //! and step previews. Progress ticks are not events (they would flood the log); they live here,
 //! numbered per job so a Server-Sent-Events client that reconnects with `Last-Event-ID` gets
 //! exactly the updates it missed (the last [`RING`] per job are kept).
+//!
+//! Memory is bounded and small: a running job keeps [`RING`] updates of a few hundred bytes, of
+//! which only the newest [`PREVIEWS_KEPT`] carry their preview images; a finished job keeps its
+//! last [`FINISHED_RING`] updates without previews; at most `prune`'s count of finished jobs
+//! (2,000) are kept. (The first version kept every preview of the last 2,000 jobs.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -13,6 +18,10 @@ use uuid::Uuid;
 
 /// Updates kept per job for resuming clients.
 pub const RING: usize = 512;
+/// Updates of a running job that keep their preview images (older ones drop them).
+pub const PREVIEWS_KEPT: usize = 4;
+/// Updates kept once a job has ended (its clients need the end, not every step).
+pub const FINISHED_RING: usize = 16;
 
 /// One progress update (also the SSE `data`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,6 +142,7 @@ impl ProgressHub {
             while log.ring.len() > RING {
                 log.ring.pop_front();
             }
+            bound_previews(log, update.terminal);
             update
         };
         let _ = self.tx.send(update.clone());
@@ -177,6 +187,29 @@ impl ProgressHub {
     }
 }
 
+/// Keeps only the newest [`PREVIEWS_KEPT`] previews of a running job, and none (and only
+/// [`FINISHED_RING`] updates) of a finished one.
+fn bound_previews(log: &mut JobLog, finished: bool) {
+    if finished {
+        while log.ring.len() > FINISHED_RING {
+            log.ring.pop_front();
+        }
+        for update in &mut log.ring {
+            update.previews = Vec::new();
+        }
+        return;
+    }
+    let mut kept = 0;
+    for update in log.ring.iter_mut().rev() {
+        if !update.previews.is_empty() {
+            kept += 1;
+            if kept > PREVIEWS_KEPT {
+                update.previews = Vec::new();
+            }
+        }
+    }
+}
+
 fn eta(log: &mut JobLog, tick: &Tick) -> Option<f64> {
     if tick.terminal {
         return Some(0.0);
@@ -212,5 +245,51 @@ fn empty(job_id: Uuid) -> ProgressUpdate {
         terminal: false,
         result: None,
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preview_tick(step: usize) -> Tick {
+        Tick {
+            state: "running",
+            step,
+            total_steps: 1000,
+            previews: vec!["data:image/png;base64,AAAA".repeat(100)],
+            ..Tick::default()
+        }
+    }
+
+    fn kept_previews(hub: &ProgressHub, job: Uuid) -> usize {
+        hub.since(job, 0)
+            .iter()
+            .filter(|u| !u.previews.is_empty())
+            .count()
+    }
+
+    #[test]
+    fn previews_are_bounded_while_running_and_dropped_at_the_end() {
+        let hub = ProgressHub::default();
+        let job = Uuid::now_v7();
+        for step in 1..=1000 {
+            hub.publish(job, preview_tick(step));
+        }
+        assert_eq!(hub.since(job, 0).len(), RING);
+        assert_eq!(kept_previews(&hub, job), PREVIEWS_KEPT);
+        // The newest preview is the one a client sees.
+        assert!(!hub.latest(job).unwrap().previews.is_empty());
+        hub.publish(
+            job,
+            Tick {
+                state: "succeeded",
+                terminal: true,
+                ..Tick::default()
+            },
+        );
+        assert_eq!(hub.since(job, 0).len(), FINISHED_RING);
+        assert_eq!(kept_previews(&hub, job), 0);
+        assert!(hub.latest(job).unwrap().terminal);
     }
 }

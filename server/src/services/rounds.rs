@@ -187,6 +187,11 @@ impl Services {
 
     /// Refuses a snapshot the engine would refuse, before anything is recorded.
     pub fn check_snapshot(&self, snapshot: &Snapshot) -> ServiceResult<()> {
+        super::admission::admit(
+            super::admission::Work::of(snapshot.settings()),
+            self.runner.model().device,
+            "steps",
+        )?;
         self.runner.check(snapshot).map_err(|e| match e {
             RunError::Invalid { field, message } => {
                 ServiceError::new(super::ErrorKind::Unprocessable, message).field(field)

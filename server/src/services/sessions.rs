@@ -99,6 +99,19 @@ impl Services {
                 ),
             ));
         }
+        // A session whose every round would be refused is refused at creation.
+        if let Ok((width, height)) = config.image_dimensions() {
+            super::admission::admit(
+                super::admission::Work {
+                    width: u64::from(width),
+                    height: u64::from(height),
+                    steps: u64::from(config.num_inference_steps),
+                    images: u64::from(config.candidate_count),
+                },
+                self.runner.model().device,
+                "num_inference_steps",
+            )?;
+        }
         Ok(())
     }
 

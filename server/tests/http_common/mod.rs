@@ -60,6 +60,7 @@ impl TestServer {
                 device,
                 model,
                 model_notice: None,
+                access: Default::default(),
             }),
             services,
         };
@@ -112,6 +113,41 @@ impl TestServer {
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
         (status, bytes)
+    }
+
+    /// Sends a request with extra headers; returns status and the body as JSON (Null when
+    /// empty or not JSON).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut builder = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(body.map_or_else(Body::empty, Body::from))
+            .expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// Number of events in the log.

@@ -22,7 +22,7 @@ use super::clients::{self, ActiveJob, Client};
 use super::errors::{A1111Error, A1111Result};
 use super::init_image::{decode_base64, encode_base64, resize};
 use super::model::{self, ModelIdentity};
-use super::request::{GenerationRequest, DEFAULT_SIZE};
+use super::request::GenerationRequest;
 use super::samplers;
 use crate::runner::{InitImageRef, RenderKind, Snapshot, SnapshotCandidate};
 use crate::services::{JobKind, JobRecord, Services};
@@ -85,8 +85,10 @@ async fn generate(
     s.steps = req.steps as usize;
     s.guidance_scale = req.cfg_scale;
     s.clip_skip = clip_stop.saturating_sub(1) as usize;
-    s.width = req.width.unwrap_or(DEFAULT_SIZE) as usize;
-    s.height = req.height.unwrap_or(DEFAULT_SIZE) as usize;
+    // Left out, the size is the model's own (base_settings), as everywhere else in the server:
+    // A1111's 512 is SD 1.5's native size, not a size every model can draw.
+    s.width = req.width.map_or(s.width, |w| w as usize);
+    s.height = req.height.map_or(s.height, |h| h as usize);
     if img2img {
         let (hash, width, height) = store_init_image(&services, &req).await?;
         s.width = width;
@@ -106,7 +108,7 @@ async fn generate(
             init_latents: None,
         })
         .collect();
-    let parameters = req.echo(&body, img2img);
+    let parameters = req.echo(&body, img2img, (s.width, s.height));
     s.context.insert("source".into(), json!("a1111"));
     s.context
         .insert("a1111_request".into(), Value::Object(parameters.clone()));
@@ -198,6 +200,11 @@ async fn generate(
     } else {
         Vec::new()
     };
+    let mut parameters = parameters;
+    if img2img && super::request::includes_init_images(&body) {
+        let sent = body.get("init_images").cloned().unwrap_or(Value::Null);
+        parameters.insert("init_images".into(), sent);
+    }
     Ok(json!({
         "images": images,
         "parameters": parameters,

@@ -68,7 +68,7 @@ pub async fn set_options(State(state): State<AppState>, body: Bytes) -> A1111Res
     }
     let mut keep = options.clone();
     keep.retain(|k, v| !v.is_null() && k != "sd_model_checkpoint");
-    model::remember(&keep);
+    model::remember(&keep).map_err(|(field, message)| A1111Error::invalid(&field, message))?;
     Ok(Json(Value::Null))
 }
 

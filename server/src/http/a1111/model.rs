@@ -93,13 +93,52 @@ pub fn clip_stop() -> u32 {
         .map_or(1, |n| n.max(1) as u32)
 }
 
-/// Remembers posted options (already validated).
-pub fn remember(options: &Map<String, Value>) {
-    if let Ok(mut m) = stored().lock() {
-        for (k, v) in options {
-            m.insert(k.clone(), v.clone());
+/// At most this many distinct option keys are remembered (A1111's own settings are ~400, of
+/// which clients set a handful); with [`MAX_OPTION_BYTES`] this bounds the map at ~1 MB.
+pub const MAX_OPTIONS: usize = 256;
+/// Largest remembered value, as JSON.
+pub const MAX_OPTION_BYTES: usize = 4096;
+/// Longest option name.
+pub const MAX_OPTION_KEY: usize = 128;
+
+/// Remembers posted options (already validated), or names the first one that would break the
+/// bounds; then nothing is remembered.
+pub fn remember(options: &Map<String, Value>) -> Result<(), (String, String)> {
+    let Ok(mut m) = stored().lock() else {
+        return Err((String::new(), "options are unavailable".into()));
+    };
+    let new_keys = options.keys().filter(|k| !m.contains_key(*k)).count();
+    for (k, v) in options {
+        if k.len() > MAX_OPTION_KEY {
+            return Err((
+                clip(k),
+                format!("option names are at most {MAX_OPTION_KEY} bytes"),
+            ));
+        }
+        if v.to_string().len() > MAX_OPTION_BYTES {
+            return Err((
+                k.clone(),
+                format!("option values are at most {MAX_OPTION_BYTES} bytes of JSON"),
+            ));
         }
     }
+    if m.len() + new_keys > MAX_OPTIONS {
+        return Err((
+            String::new(),
+            format!(
+                "at most {MAX_OPTIONS} options are kept; this would make {}",
+                m.len() + new_keys
+            ),
+        ));
+    }
+    for (k, v) in options {
+        m.insert(k.clone(), v.clone());
+    }
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(40).collect()
 }
 
 /// Everything remembered.

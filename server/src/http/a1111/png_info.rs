@@ -11,20 +11,31 @@ use serde_json::{json, Map, Value};
 use super::errors::{object_body, A1111Error, A1111Result, Fields};
 use super::init_image::decode_base64;
 
-/// `POST /sdapi/v1/png-info` with `{image: base64}` → `{info, items, parameters}`.
+/// `POST /sdapi/v1/png-info` with `{image: base64}` → `{info, items, parameters}`. Reading the
+/// body, decoding and parsing are CPU work on up to 32 MB: all of it runs off the async workers.
 pub async fn png_info(body: Bytes) -> A1111Result<Json<Value>> {
-    let map = object_body(&body)?;
+    tokio::task::spawn_blocking(move || png_info_of(&body))
+        .await
+        .map_err(|e| A1111Error::bad_request(e.to_string()))?
+        .map(Json)
+}
+
+fn png_info_of(body: &[u8]) -> A1111Result<Value> {
+    let map = object_body(body)?;
     let mut f = Fields::new(&map);
     let image: Option<String> = f.get("image", "str");
     f.finish()?;
     let image = image.unwrap_or_default();
     if image.trim().is_empty() {
-        return Ok(Json(json!({"info": "", "items": {}, "parameters": {}})));
+        return Ok(json!({"info": "", "items": {}, "parameters": {}}));
     }
     let bytes = decode_base64(&image).map_err(|e| A1111Error::invalid("image", e))?;
-    let chunks = tokio::task::spawn_blocking(move || RgbImage::from_png(&bytes).map(|(_, c)| c))
-        .await
-        .map_err(|e| A1111Error::bad_request(e.to_string()))?
+    read_png_info(&bytes)
+}
+
+/// `{info, items, parameters}` of a PNG's text chunks.
+fn read_png_info(bytes: &[u8]) -> A1111Result<Value> {
+    let (_, chunks) = RgbImage::from_png(bytes)
         .map_err(|e| A1111Error::bad_request(format!("{e} (PNG images only)")))?;
     let mut info = String::new();
     let mut items = Map::new();
@@ -40,23 +51,25 @@ pub async fn png_info(body: Bytes) -> A1111Result<Json<Value>> {
     } else {
         parse_parameters(&info)
     };
-    Ok(Json(
-        json!({"info": info, "items": items, "parameters": parameters}),
-    ))
+    Ok(json!({"info": info, "items": items, "parameters": parameters}))
 }
 
 fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// One match of the parameter regex starting exactly at `start`: (key, value, end).
-fn match_at(chars: &[char], start: usize) -> Option<(String, String, usize)> {
+/// One match of the parameter regex starting exactly at `start`: (key, value, end); or, when
+/// there is none, the first position where a match could still start. Every start inside the
+/// run of whitespace and key characters scanned here ends at the same place and fails the same
+/// way, so skipping them keeps [`find_params`] linear (retrying each one was quadratic: a
+/// 160 KB line without a colon took 17 s).
+fn match_at(chars: &[char], start: usize) -> Result<(String, String, usize), usize> {
     let mut i = start;
     while i < chars.len() && chars[i].is_whitespace() {
         i += 1;
     }
     if i >= chars.len() || !is_word(chars[i]) {
-        return None;
+        return Err(i);
     }
     let key_start = i;
     i += 1;
@@ -64,7 +77,7 @@ fn match_at(chars: &[char], start: usize) -> Option<(String, String, usize)> {
         i += 1;
     }
     if i - key_start < 2 || i >= chars.len() || chars[i] != ':' {
-        return None;
+        return Err(i);
     }
     let key: String = chars[key_start..i].iter().collect();
     i += 1;
@@ -91,7 +104,7 @@ fn match_at(chars: &[char], start: usize) -> Option<(String, String, usize)> {
         if j < chars.len() && body > 0 && (j + 1 == chars.len() || chars[j + 1] == ',') {
             let value: String = chars[i..=j].iter().collect();
             let end = if j + 1 < chars.len() { j + 2 } else { j + 1 };
-            return Some((key, value, end));
+            return Ok((key, value, end));
         }
     }
     // Alternative 2: everything up to the next comma.
@@ -101,7 +114,7 @@ fn match_at(chars: &[char], start: usize) -> Option<(String, String, usize)> {
     }
     let value: String = chars[i..j].iter().collect();
     let end = if j < chars.len() { j + 1 } else { j };
-    Some((key, value, end))
+    Ok((key, value, end))
 }
 
 /// `re.findall` of the parameter regex over one line.
@@ -111,11 +124,11 @@ pub fn find_params(line: &str) -> Vec<(String, String)> {
     let mut pos = 0;
     while pos < chars.len() {
         match match_at(&chars, pos) {
-            Some((k, v, end)) => {
+            Ok((k, v, end)) => {
                 out.push((k, v));
                 pos = end.max(pos + 1);
             }
-            None => pos += 1,
+            Err(resume) => pos = resume.max(pos + 1),
         }
     }
     out
@@ -198,6 +211,28 @@ mod tests {
         assert_eq!(p["Size-2"], "768");
         assert_eq!(p["Lora hashes"], "a: 1, b: 2");
         assert_eq!(p["Version"], "v1.9");
+    }
+
+    #[test]
+    fn hostile_lines_parse_in_linear_time() {
+        // Each of these took seconds when every failed start was retried one character later.
+        let words = "word ".repeat(40_000);
+        let spaces = format!("{}x", " ".repeat(200_000));
+        let quotes = "k: \"a,".repeat(30_000);
+        for line in [words, spaces, quotes] {
+            let started = std::time::Instant::now();
+            let _ = parse_parameters(&format!("prompt\n{line}"));
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        // Skipping ahead finds the same matches the regex finds.
+        let found = find_params("ab cd ef, Steps: 20, x y: 1, Seed: 5");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0], ("Steps".to_string(), "20".to_string()));
+        assert_eq!(found[1], ("x y".to_string(), "1".to_string()));
     }
 
     #[test]

@@ -51,9 +51,6 @@ pub struct GenerationRequest {
     pub override_settings: Map<String, Value>,
 }
 
-/// A1111's default size.
-pub const DEFAULT_SIZE: u32 = 512;
-
 impl GenerationRequest {
     /// Reads `body`; `img2img` also reads the init images and the denoising strength.
     pub fn parse(body: &Map<String, Value>, img2img: bool) -> A1111Result<Self> {
@@ -132,8 +129,14 @@ impl GenerationRequest {
     }
 
     /// The request as echoed in `parameters`: the client's body with the defaults filled in,
-    /// and the (large) init images left out like A1111 does unless `include_init_images`.
-    pub fn echo(&self, body: &Map<String, Value>, img2img: bool) -> Map<String, Value> {
+    /// and the (large) init images left out (see [`includes_init_images`]).
+    /// `size` is the size rendered (the model's own when the client left it out).
+    pub fn echo(
+        &self,
+        body: &Map<String, Value>,
+        img2img: bool,
+        size: (usize, usize),
+    ) -> Map<String, Value> {
         let mut out = body.clone();
         let mut fill = |k: &str, v: Value| {
             if out.get(k).is_none_or(Value::is_null) {
@@ -148,27 +151,32 @@ impl GenerationRequest {
         fill("sampler_name", json!(self.sampler_name));
         fill("steps", json!(self.steps));
         fill("cfg_scale", json!(self.cfg_scale));
-        fill("width", json!(self.width.unwrap_or(DEFAULT_SIZE)));
-        fill("height", json!(self.height.unwrap_or(DEFAULT_SIZE)));
+        fill("width", json!(size.0));
+        fill("height", json!(size.1));
         fill("batch_size", json!(self.batch_size));
         fill("n_iter", json!(self.n_iter));
         fill("send_images", json!(self.send_images));
         fill("save_images", json!(false));
         if img2img {
             fill("denoising_strength", json!(self.denoising_strength));
-            let include = body
-                .get("include_init_images")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if !include {
-                out.insert("init_images".into(), Value::Null);
-            }
+            // Never kept here, even with `include_init_images`: this echo is stored in the
+            // job's snapshot (a 512x512 image is ~1 MB of base64, over the log's record limit)
+            // and the image is already an artifact; the response adds it back when asked.
+            out.insert("init_images".into(), Value::Null);
             if out.contains_key("mask") {
                 out.insert("mask".into(), Value::Null);
             }
         }
         out
     }
+}
+
+/// Whether the client asked for its init images back in `parameters` (A1111's
+/// `include_init_images`).
+pub fn includes_init_images(body: &Map<String, Value>) -> bool {
+    body.get("include_init_images")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// A random u32 (A1111 draws seeds below 2^32 - 1).
