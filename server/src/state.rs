@@ -34,6 +34,8 @@ pub struct RuntimeInfo {
     pub model_notice: Option<String>,
     /// Which hosts and browser origins are served (`crate::http::guard`).
     pub access: crate::http::guard::AccessPolicy,
+    /// The per-client request rate limit (`None`: off).
+    pub rate_limiter: Option<crate::http::rate_limit::RateLimiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -389,3 +389,29 @@ async fn a_yaml_alias_bomb_is_refused_at_once() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn one_client_in_a_loop_gets_429_and_others_do_not() {
+    let server = TestServer::start_with(|runtime| {
+        runtime.rate_limiter = stablesteering::http::rate_limit::RateLimiter::new(5);
+    })
+    .await;
+    let looping: std::net::SocketAddr = "10.1.1.1:40000".parse().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        statuses.push(server.get_from(looping, "/api/health").await);
+    }
+    let admitted = statuses
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .count();
+    assert_eq!(admitted, 10, "a burst of twice the rate: {statuses:?}");
+    let (status, retry) = &statuses[14];
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry.as_deref(), Some("1"));
+    let other: std::net::SocketAddr = "10.1.1.2:40000".parse().unwrap();
+    assert_eq!(
+        server.get_from(other, "/api/health").await.0,
+        StatusCode::OK
+    );
+}

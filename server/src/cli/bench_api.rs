@@ -145,6 +145,8 @@ pub(crate) fn start_server_with(
         render_concurrency: 1,
         allowed_host: Vec::new(),
         allowed_origin: Vec::new(),
+        // The benchmark measures the server, not its defence against floods.
+        rate_limit: 0,
     };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

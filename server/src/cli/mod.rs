@@ -139,6 +139,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origin: Vec<String>,
+
+    /// Requests a second each client address may send (bursts of twice that); more get 429
+    /// with Retry-After. 0 turns the limit off.
+    #[arg(long, env = "STABLESTEERING_RATE_LIMIT", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND)]
+    pub rate_limit: u32,
 }
 
 /// Parses the process arguments, runs the command and maps every outcome to an exit code.

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod rate_limit;
 pub mod sse;
 pub mod traces;
 pub mod views;
@@ -77,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
         ))
         .layer(request_ids)
         .with_state(state)

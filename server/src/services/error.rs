@@ -22,6 +22,8 @@ pub enum ErrorKind {
     MisdirectedRequest,
     /// 422: the body does not have the expected shape.
     Unprocessable,
+    /// 429: the client sent more requests than its rate allows.
+    TooManyRequests,
     /// 503: the store's write queue is full; retry.
     Busy,
     /// 507: the disk is full; nothing was recorded.
@@ -42,6 +44,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::MisdirectedRequest => 421,
             ErrorKind::Unprocessable => 422,
+            ErrorKind::TooManyRequests => 429,
             ErrorKind::Busy => 503,
             ErrorKind::DiskFull => 507,
             ErrorKind::Internal => 500,
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::MisdirectedRequest => "misdirected_request",
             ErrorKind::Unprocessable => "invalid_input",
+            ErrorKind::TooManyRequests => "rate_limited",
             ErrorKind::Busy => "busy",
             ErrorKind::DiskFull => "disk_full",
             ErrorKind::Internal => "internal_error",

@@ -34,6 +34,11 @@ pub fn tiny_config_yaml(mode: &str) -> String {
 impl TestServer {
     /// Starts one.
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts one whose start-up facts `configure` adjusts (access policy, rate limit).
+    pub async fn start_with(configure: impl FnOnce(&mut RuntimeInfo)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).expect("data dir");
@@ -50,18 +55,21 @@ impl TestServer {
         let services = Services::new(store.clone(), runner, ServiceOptions::default(), None);
         services.start().await;
         let device = engine::resolve_device(engine::DeviceRequest::Cpu).expect("cpu");
+        let mut runtime = RuntimeInfo {
+            data_dir,
+            device,
+            model,
+            model_notice: None,
+            access: Default::default(),
+            rate_limiter: None,
+        };
+        configure(&mut runtime);
         let state = AppState {
             leptos_options: LeptosOptions::builder()
                 .output_name("stablesteering")
                 .build(),
             store,
-            runtime: Arc::new(RuntimeInfo {
-                data_dir,
-                device,
-                model,
-                model_notice: None,
-                access: Default::default(),
-            }),
+            runtime: Arc::new(runtime),
             services,
         };
         let router = stablesteering::http::router(state.clone());
@@ -148,6 +156,34 @@ impl TestServer {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
+    }
+
+    /// A GET from client address `from` (as a connection's peer address); returns the status
+    /// and the `Retry-After` header.
+    pub async fn get_from(
+        &self,
+        from: std::net::SocketAddr,
+        path: &str,
+    ) -> (StatusCode, Option<String>) {
+        let mut request = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(from));
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (response.status(), retry)
     }
 
     /// Number of events in the log.
