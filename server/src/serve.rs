@@ -129,6 +129,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             model_notice,
             access: crate::http::guard::AccessPolicy::new(&args.allowed_host, &args.allowed_origin),
             rate_limiter: crate::http::rate_limit::RateLimiter::new(args.rate_limit),
+            idempotency: Default::default(),
         }),
         services,
     };

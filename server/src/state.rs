@@ -36,6 +36,8 @@ pub struct RuntimeInfo {
     pub access: crate::http::guard::AccessPolicy,
     /// The per-client request rate limit (`None`: off).
     pub rate_limiter: Option<crate::http::rate_limit::RateLimiter>,
+    /// `Idempotency-Key`s whose first request is still running.
+    pub idempotency: crate::http::idempotency::InFlight,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -415,3 +415,73 @@ async fn one_client_in_a_loop_gets_429_and_others_do_not() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_retried_post_with_an_idempotency_key_creates_one_session() {
+    let server = TestServer::start().await;
+    let body = json!({"prompt": "a red circle",
+                      "config_yaml": http_common::tiny_config_yaml("winner_only")})
+    .to_string();
+    let count = |list: &Value| list.as_array().map_or(0, Vec::len);
+    let (_, before) = server.send("GET", "/api/sessions", None).await;
+    let with_key = |key: &'static str| {
+        [
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ]
+    };
+    let (status, first) = server
+        .send_with(
+            "POST",
+            "/setup/session",
+            Some(body.clone()),
+            &with_key("create-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, again) = server
+        .send_with(
+            "POST",
+            "/setup/session",
+            Some(body.clone()),
+            &with_key("create-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        again, first,
+        "the retry answers what the first request answered"
+    );
+    let (_, after) = server.send("GET", "/api/sessions", None).await;
+    assert_eq!(count(&after), count(&before) + 1, "one session, not two");
+    // Another key is another request.
+    let (_, other) = server
+        .send_with(
+            "POST",
+            "/setup/session",
+            Some(body.clone()),
+            &with_key("create-2"),
+        )
+        .await;
+    assert_ne!(other["session"]["id"], first["session"]["id"]);
+    // The same key on another route, or a malformed key, is refused.
+    let (status, answer) = server
+        .send_with(
+            "POST",
+            "/sessions",
+            Some(body.clone()),
+            &with_key("create-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["field"], "Idempotency-Key");
+    let (status, answer) = server
+        .send_with(
+            "POST",
+            "/setup/session",
+            Some(body),
+            &with_key("has a space"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exports;
 pub mod guard;
 pub mod health;
+pub mod idempotency;
 pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
@@ -74,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -68,6 +68,8 @@ pub enum StreamId {
     Jobs,
     /// The global image-generation stream (renders not tied to a session).
     Generations,
+    /// The answers of requests sent with an `Idempotency-Key`.
+    Requests,
 }
 
 /// Stream kind bytes, frozen: they are part of the on-disk keys and envelopes.
@@ -76,6 +78,7 @@ pub(crate) mod kind {
     pub const EXPERIMENT: u8 = b'X';
     pub const JOBS: u8 = b'J';
     pub const GENERATIONS: u8 = b'G';
+    pub const REQUESTS: u8 = b'R';
 }
 
 impl StreamId {
@@ -86,6 +89,7 @@ impl StreamId {
             StreamId::Experiment(_) => kind::EXPERIMENT,
             StreamId::Jobs => kind::JOBS,
             StreamId::Generations => kind::GENERATIONS,
+            StreamId::Requests => kind::REQUESTS,
         }
     }
 
@@ -93,7 +97,7 @@ impl StreamId {
     pub fn entity(&self) -> Option<Uuid> {
         match self {
             StreamId::Session(u) | StreamId::Experiment(u) => Some(*u),
-            StreamId::Jobs | StreamId::Generations => None,
+            StreamId::Jobs | StreamId::Generations | StreamId::Requests => None,
         }
     }
 
@@ -118,6 +122,7 @@ impl StreamId {
         match k {
             kind::JOBS => Some((StreamId::Jobs, 1)),
             kind::GENERATIONS => Some((StreamId::Generations, 1)),
+            kind::REQUESTS => Some((StreamId::Requests, 1)),
             kind::SESSION | kind::EXPERIMENT => {
                 let id: [u8; 16] = rest.get(..16)?.try_into().ok()?;
                 let u = Uuid::from_bytes(id);
@@ -139,6 +144,7 @@ impl StreamId {
             kind::EXPERIMENT => Some(StreamId::Experiment(Uuid::from_bytes(id))),
             kind::JOBS if id == [0; 16] => Some(StreamId::Jobs),
             kind::GENERATIONS if id == [0; 16] => Some(StreamId::Generations),
+            kind::REQUESTS if id == [0; 16] => Some(StreamId::Requests),
             _ => None,
         }
     }
@@ -159,6 +165,7 @@ impl fmt::Display for StreamId {
             StreamId::Experiment(u) => write!(f, "experiment-{u}"),
             StreamId::Jobs => f.write_str("jobs"),
             StreamId::Generations => f.write_str("generations"),
+            StreamId::Requests => f.write_str("requests"),
         }
     }
 }
@@ -173,6 +180,8 @@ impl FromStr for StreamId {
             Ok(StreamId::Jobs)
         } else if s == "generations" {
             Ok(StreamId::Generations)
+        } else if s == "requests" {
+            Ok(StreamId::Requests)
         } else if let Some(rest) = s.strip_prefix("session-") {
             Ok(StreamId::Session(parse(rest)?))
         } else if let Some(rest) = s.strip_prefix("experiment-") {
@@ -208,6 +217,7 @@ mod tests {
             StreamId::Experiment(u),
             StreamId::Jobs,
             StreamId::Generations,
+            StreamId::Requests,
         ] {
             let k = s.key_bytes();
             assert_eq!(StreamId::from_key_prefix(&k), Some((s, k.len())));

@@ -166,6 +166,7 @@ pub fn summarize(event: &Event) -> String {
             "new seed {} (epoch {}) after round {}",
             e.seed, e.epoch, e.after_round
         ),
+        Event::RequestCompleted(e) => format!("{} {} answered {}", e.method, e.path, e.status),
     }
 }
 

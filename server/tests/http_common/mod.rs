@@ -62,6 +62,7 @@ impl TestServer {
             model_notice: None,
             access: Default::default(),
             rate_limiter: None,
+            idempotency: Default::default(),
         };
         configure(&mut runtime);
         let state = AppState {

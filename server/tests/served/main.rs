@@ -5,5 +5,6 @@
 mod common;
 
 mod artifacts;
+mod idempotency;
 mod load;
 mod shutdown;

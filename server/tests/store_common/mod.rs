@@ -253,6 +253,16 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 after_round: 4,
             }),
         ),
+        (
+            StreamId::Requests,
+            Event::RequestCompleted(RequestCompletedV1 {
+                key: "retry-1".into(),
+                method: "POST".into(),
+                path: "/setup/session".into(),
+                status: 200,
+                body_json: r#"{"session":{"id":"x"}}"#.into(),
+            }),
+        ),
     ]
 }
 

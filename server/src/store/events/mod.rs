@@ -23,6 +23,7 @@
 //! | 14..18 | job.queued / started / finished / failed / cancelled | 1 | jobs |
 //! | 19 | basis.computed | 1 | session |
 //! | 20 | seed.renewed | 1 | session |
+//! | 21 | request.completed | 1 | requests |
 
 pub mod upcast;
 pub mod v1;
@@ -63,6 +64,7 @@ pub type JobFailed = v1::JobFailedV1;
 pub type JobCancelled = v1::JobCancelledV1;
 pub type BasisComputed = v1::BasisComputedV1;
 pub type SeedRenewed = v1::SeedRenewedV1;
+pub type RequestCompleted = v1::RequestCompletedV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -155,6 +157,7 @@ catalogue! {
     JobCancelled => (18, "job.cancelled", 1, JobCancelled),
     BasisComputed => (19, "basis.computed", 1, BasisComputed),
     SeedRenewed => (20, "seed.renewed", 1, SeedRenewed),
+    RequestCompleted => (21, "request.completed", 1, RequestCompleted),
 }
 
 impl std::fmt::Display for EventType {
@@ -195,6 +198,6 @@ mod tests {
             assert_eq!(EventType::from_code(t.code()), Some(t));
             assert_eq!(EventType::from_name(t.name()), Some(t));
         }
-        assert_eq!(EventType::ALL.len(), 20);
+        assert_eq!(EventType::ALL.len(), 21);
     }
 }

@@ -192,6 +192,17 @@ pub struct SessionDeletedV1 {
     pub reason: String,
 }
 
+/// The first successful answer to a request sent with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct RequestCompletedV1 {
+    pub key: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// The JSON body answered.
+    pub body_json: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct JobQueuedV1 {
     pub job_id: Id,

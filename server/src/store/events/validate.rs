@@ -31,6 +31,7 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::ExperimentCreated(e), StreamId::Experiment(id)) => e.experiment_id.0 == *id,
         (Event::SessionCreated(e), StreamId::Session(id)) => e.session_id.0 == *id,
         (Event::CandidateRendered(_), StreamId::Session(_) | StreamId::Generations) => true,
+        (Event::RequestCompleted(_), StreamId::Requests) => true,
         (
             Event::JobQueued(_)
             | Event::JobStarted(_)
@@ -133,6 +134,7 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
             json("summary_json", &e.summary_json)
         }
         Event::JobFinished(e) => json("result_json", &e.result_json),
+        Event::RequestCompleted(e) => json("body_json", &e.body_json),
         Event::SessionForked(_)
         | Event::RoundRequested(_)
         | Event::RoundReady(_)

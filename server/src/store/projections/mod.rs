@@ -6,6 +6,7 @@
 //! from seq 1 equals the live state.
 
 pub mod jobs;
+pub mod requests;
 pub mod session;
 pub mod time_travel;
 
@@ -90,6 +91,8 @@ pub struct Projections {
     pub sessions: BTreeMap<Uuid, SessionDetail>,
     pub jobs: BTreeMap<Uuid, JobView>,
     pub generations: GenerationsView,
+    /// Answers of requests sent with an `Idempotency-Key` (the last 24 hours).
+    pub requests: requests::Requests,
     /// Events that did not fit any read model (skipped; a domain-level bug indicator).
     pub anomalies: u64,
 }
@@ -134,6 +137,7 @@ impl Projections {
                 _ => false,
             },
             StreamId::Jobs => jobs::apply(&mut self.jobs, env),
+            StreamId::Requests => requests::apply(&mut self.requests, env),
             StreamId::Generations => match env.event {
                 Event::CandidateRendered(r) => {
                     self.generations.renders += 1;

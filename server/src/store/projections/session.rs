@@ -475,7 +475,8 @@ impl SessionDetail {
             | Event::JobStarted(_)
             | Event::JobFinished(_)
             | Event::JobFailed(_)
-            | Event::JobCancelled(_) => false,
+            | Event::JobCancelled(_)
+            | Event::RequestCompleted(_) => false,
         };
         if !fits {
             self.anomalies = self.anomalies.saturating_add(1);
