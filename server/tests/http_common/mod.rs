@@ -108,6 +108,11 @@ impl TestServer {
         let request = builder
             .body(body.map_or_else(Body::empty, Body::from))
             .expect("request");
+        self.exchange(request).await
+    }
+
+    /// Runs one request through the router; returns its status and body bytes.
+    async fn exchange(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
         let response = self
             .router
             .clone()
@@ -140,19 +145,7 @@ impl TestServer {
         let request = builder
             .body(body.map_or_else(Body::empty, Body::from))
             .expect("request");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("response");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes().to_vec())
-            .unwrap_or_default();
+        let (status, bytes) = self.exchange(request).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

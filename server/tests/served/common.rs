@@ -61,3 +61,18 @@ pub fn stop(mut child: Child) {
         .status();
     let _ = child.wait();
 }
+
+/// Runs `stablesteering store verify` on `data`; panics with its message (and `context`) when
+/// it fails.
+pub fn assert_store_verifies(data: &Path, context: &str) {
+    let verify = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+        .args(["store", "verify", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "store verify {context}: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

@@ -5,7 +5,6 @@
 //! there. Latencies (p50 / p99 per kind of request) are printed for docs/BENCHMARKS.md.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -202,16 +201,7 @@ fn thirty_two_clients_get_no_server_error_and_lose_nothing() {
         "too little work got done: {summary:?}"
     );
 
-    let verify = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
-        .args(["store", "verify", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    crate::common::assert_store_verifies(&data, "after the load");
 
     let port = free_port();
     let mut server = start(&data, port);

@@ -72,16 +72,7 @@ fn sigterm_stops_a_running_render_and_releases_the_store() {
     assert!(took < Duration::from_secs(10), "exit took {took:?}");
 
     // The store lock is released: verify opens it.
-    let verify = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
-        .args(["store", "verify", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "store verify after the shutdown: {}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    crate::common::assert_store_verifies(&data, "after the shutdown");
 
     // After a restart the job is failed as interrupted by the shutdown (retryable), not lost
     // and not "cancelled" by a person.
