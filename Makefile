@@ -11,7 +11,7 @@ ADDR ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
 WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver
 
-.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test a1111-check wasm-test cuda-check e2e
+.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test a1111-check api-fuzz wasm-test cuda-check e2e
 
 run: bootstrap site
 	@echo "Starting StableSteering on http://$(ADDR)/ (data in $(DATA_DIR)); Ctrl-C stops it."
@@ -35,6 +35,7 @@ test: bootstrap-test
 	step "site build (release server, wasm-release frontend)"; $(MAKE) --no-print-directory site; \
 	step "cargo test --release"; $(MAKE) --no-print-directory unit-test; \
 	step "A1111 API with the real webuiapi client"; $(MAKE) --no-print-directory a1111-check; \
+	step "schemathesis over /api/openapi.json"; $(MAKE) --no-print-directory api-fuzz; \
 	step "wasm-bindgen-test in headless Chromium"; $(MAKE) --no-print-directory wasm-test; \
 	step "cargo check -p engine --features cuda"; $(MAKE) --no-print-directory cuda-check; \
 	step "Playwright end-to-end"; $(MAKE) --no-print-directory e2e; \
@@ -53,6 +54,9 @@ unit-test:
 
 a1111-check:
 	./scripts/a1111-check.sh
+
+api-fuzz:
+	./scripts/api-fuzz.sh
 
 wasm-test:
 	$(WASM_RUNNER) cargo test --locked -p app --target wasm32-unknown-unknown --features hydrate

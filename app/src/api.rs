@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/health`: what a person or a probe needs to know that the server is sound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct HealthReport {
     /// `ok` when the store is open and verified.
     pub status: String,
@@ -19,6 +20,7 @@ pub struct HealthReport {
 
 /// Event-store part of [`HealthReport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct StoreHealth {
     /// `open` when the store serves reads and writes.
     pub status: String,
@@ -30,6 +32,7 @@ pub struct StoreHealth {
 
 /// Engine part of [`HealthReport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct EngineHealth {
     /// What was requested (`auto`, `cpu`, `cuda`).
     pub requested_device: String,
@@ -49,6 +52,7 @@ pub struct EngineHealth {
 
 /// The model the server renders with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ModelHealth {
     /// Folder name.
     pub name: String,

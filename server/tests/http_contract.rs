@@ -651,3 +651,79 @@ async fn async_job_results_carry_the_reference_response_models() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn openapi_describes_bodies_parameters_and_every_error_shape() {
+    let server = TestServer::start().await;
+    let (_, doc) = server.send("GET", "/api/openapi.json", None).await;
+    let op = |method: &str, path: &str| doc["paths"][path][method].clone();
+    let schemas = &doc["components"]["schemas"];
+    // Request bodies come from the handlers' types.
+    let feedback = op("post", "/rounds/{id}/feedback");
+    assert_eq!(
+        feedback["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/FeedbackRequest"
+    );
+    let modes = schemas["FeedbackRequest"]["properties"]["feedback_type"]["enum"]
+        .as_array()
+        .expect("feedback modes");
+    assert_eq!(modes.len(), 6, "{modes:?}");
+    assert_eq!(
+        schemas["FeedbackRequest"]["required"],
+        json!(["feedback_type"])
+    );
+    assert!(op("post", "/sessions")["requestBody"].is_object());
+    assert!(op("post", "/sdapi/v1/txt2img")["requestBody"].is_object());
+    // Ids are UUIDs; query parameters come from the query structs.
+    assert_eq!(feedback["parameters"][0]["schema"]["format"], "uuid");
+    let jobs = op("get", "/api/jobs");
+    let names: Vec<&str> = jobs["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["session_id", "limit"]);
+    // Every refusal documents its body: ours, or A1111's under /sdapi/v1.
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let schema = response["content"]["application/json"]["schema"].to_string();
+                let expected = if path.starts_with("/sdapi/") {
+                    "A1111HttpError"
+                } else {
+                    "ApiError"
+                };
+                assert!(
+                    schema.contains(expected),
+                    "{method} {path} {status}: {schema}"
+                );
+            }
+            let statuses = operation["responses"].as_object().unwrap();
+            assert!(
+                statuses.contains_key("421") && statuses.contains_key("429"),
+                "{method} {path}"
+            );
+            if method == "post" {
+                assert!(
+                    statuses.contains_key("403") && statuses.contains_key("415"),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    // Every ErrorKind's code is in the ApiError enum.
+    let codes = schemas["ApiError"]["properties"]["error_code"]["enum"].to_string();
+    for code in [
+        "invalid_input",
+        "not_found",
+        "conflict",
+        "timeout",
+        "rate_limited",
+    ] {
+        assert!(codes.contains(code), "{codes}");
+    }
+}

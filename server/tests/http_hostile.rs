@@ -485,3 +485,41 @@ async fn a_retried_post_with_an_idempotency_key_creates_one_session() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
 }
+
+#[tokio::test]
+async fn bad_query_strings_get_our_json_error_naming_the_parameter() {
+    let server = TestServer::start().await;
+    let (status, body) = server.send("GET", "/api/jobs?limit=many", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error_code"], "invalid_input", "{body}");
+    assert_eq!(body["field"], "limit", "{body}");
+    let (status, body) = server.send("GET", "/api/jobs?limit=-1", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "limit", "{body}");
+}
+
+#[tokio::test]
+async fn idempotency_refusals_on_a1111_routes_carry_a1111_errors() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .send_with(
+            "POST",
+            "/sdapi/v1/options",
+            Some("{}".into()),
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The same key on another route: refused, in A1111's HTTPException shape.
+    let (status, body) = server
+        .send_with(
+            "POST",
+            "/sdapi/v1/interrupt",
+            None,
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().is_some(), "{body}");
+    assert!(body.get("error_code").is_none(), "{body}");
+}

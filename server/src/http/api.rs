@@ -1,7 +1,7 @@
 //! Our REST additions under `/api`: session state at any round (time travel), fork, artifacts by
 //! content hash, the job list with cancel and retry.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{parse_id, ApiError, ApiResult, JsonBody};
+use super::error::{parse_id, ApiError, ApiResult, JsonBody, QueryParams};
 use super::views;
 use crate::services::history::require_session;
 use crate::services::ServiceError;
@@ -43,8 +43,9 @@ async fn session_state(
     Ok(Json(body))
 }
 
-#[derive(Deserialize)]
-struct AtQuery {
+/// The query of `GET /api/sessions/{id}/rounds/{round}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct AtQuery {
     /// `end` (default: the round with its feedback and update) or `before_feedback`.
     #[serde(default)]
     point: Option<String>,
@@ -53,7 +54,7 @@ struct AtQuery {
 async fn session_at_round(
     State(state): State<AppState>,
     Path((id, round)): Path<(String, String)>,
-    Query(q): Query<AtQuery>,
+    QueryParams(q): QueryParams<AtQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id("session", &id)?;
     let round: u32 = round
@@ -90,8 +91,9 @@ async fn session_at_round(
     Ok(Json(body))
 }
 
-#[derive(Deserialize)]
-struct ForkBody {
+/// The body of `POST /api/sessions/{id}/fork`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct ForkBody {
     round: u32,
 }
 
@@ -135,15 +137,20 @@ async fn artifact(State(state): State<AppState>, Path(hash): Path<String>) -> Re
     }
 }
 
-#[derive(Deserialize)]
-struct JobsQuery {
+/// The query of `GET /api/jobs`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct JobsQuery {
+    /// Only this session's jobs.
+    #[schemars(extend("format" = "uuid"))]
     session_id: Option<String>,
+    /// At most this many, newest first (default 100, at most 1000).
+    #[schemars(range(min = 0, max = 1000))]
     limit: Option<usize>,
 }
 
 async fn list_jobs(
     State(state): State<AppState>,
-    Query(q): Query<JobsQuery>,
+    QueryParams(q): QueryParams<JobsQuery>,
 ) -> ApiResult<Json<Value>> {
     let session = match q.session_id.as_deref() {
         Some(raw) => Some(parse_id("session", raw)?),

@@ -56,8 +56,9 @@ async fn config_template(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"config_yaml": state.services.config_template()}))
 }
 
-#[derive(Deserialize)]
-struct SetupSessionRequest {
+/// The body of `POST /setup/session`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct SetupSessionRequest {
     #[serde(default)]
     experiment_name: String,
     #[serde(default)]
@@ -95,8 +96,9 @@ async fn setup_session(
     })))
 }
 
-#[derive(Deserialize)]
-struct ExperimentCreate {
+/// The body of `POST /experiments`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct ExperimentCreate {
     name: String,
     #[serde(default)]
     description: String,
@@ -142,9 +144,11 @@ async fn get_experiment(
     experiment_by_id(&state, id).map(Json)
 }
 
-#[derive(Deserialize)]
-struct SessionCreate {
+/// The body of `POST /sessions`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct SessionCreate {
     #[serde(default)]
+    #[schemars(extend("format" = "uuid"))]
     experiment_id: Option<String>,
     #[serde(default)]
     config: Option<Value>,
@@ -348,8 +352,9 @@ async fn calibration_generate(
     Ok(job_handle(job, "queued", None))
 }
 
-#[derive(Deserialize)]
-struct CalibrationSubmit {
+/// The body of `POST /sessions/{id}/style-calibration/submit`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct CalibrationSubmit {
     selected_ids: Vec<String>,
 }
 

@@ -3,7 +3,8 @@
 //! shape — never a 500, never axum's plain-text rejections.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -71,6 +72,47 @@ where
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `Query<T>` whose rejections are [`ApiError`]s (400 in our JSON shape naming the parameter,
+/// not axum's text/plain).
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        parse_query(query).map(QueryParams)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| {
+            ApiError::invalid("query", "the query string is not a valid URI component")
+        })?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|rejection| {
+        let text = rejection.body_text();
+        // "Failed to deserialize query string: limit: invalid digit found in string".
+        let named = text
+            .split("query string: ")
+            .nth(1)
+            .and_then(|rest| rest.split_once(": "))
+            .map(|(name, _)| name)
+            .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let field = named
+            .map(str::to_string)
+            .or_else(|| field_from_serde_message(&text))
+            .unwrap_or_else(|| "query".into());
+        ApiError::invalid(&field, text)
+    })
 }
 
 /// Maps axum's JSON rejections to our error shape.

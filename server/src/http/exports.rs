@@ -73,7 +73,7 @@ impl Format {
 }
 
 /// Query of both export routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ExportQuery {
     pub format: Option<String>,
     pub table: Option<String>,

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::a1111::errors::A1111Error;
 use super::error::ApiError;
 use crate::services::{ErrorKind, ServiceError};
 use crate::state::AppState;
@@ -60,7 +61,12 @@ impl Drop for Claim<'_> {
     }
 }
 
-fn refuse(kind: ErrorKind, message: impl Into<String>) -> Response {
+/// A refusal in the error shape of the route's family (A1111's under `/sdapi/`).
+fn refuse(path: &str, kind: ErrorKind, message: impl Into<String>) -> Response {
+    if path.starts_with("/sdapi/") {
+        let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        return A1111Error::http(status, message).into_response();
+    }
     ApiError(ServiceError::new(kind, message).field("Idempotency-Key")).into_response()
 }
 
@@ -77,22 +83,24 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     let Some(raw) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
+    let path = request.uri().path().to_string();
     let key = match raw.to_str() {
         Ok(key) if valid_key(key) => key.to_string(),
         _ => {
             return refuse(
+                &path,
                 ErrorKind::InvalidInput,
                 format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
             )
         }
     };
-    let path = request.uri().path().to_string();
     let stored = state
         .store
         .with_projections(|p| p.requests.get(&key).cloned());
     if let Some(stored) = stored {
         if stored.method != request.method().as_str() || stored.path != path {
             return refuse(
+                &path,
                 ErrorKind::Unprocessable,
                 format!(
                     "this Idempotency-Key was used for {} {}; use a new key for another request",
@@ -105,6 +113,7 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     let in_flight = &state.runtime.idempotency;
     if !in_flight.claim(&key) {
         return refuse(
+            &path,
             ErrorKind::Conflict,
             "a request with this Idempotency-Key is still running; retry when it has answered",
         );

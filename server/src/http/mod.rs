@@ -21,6 +21,7 @@ pub mod views;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -31,6 +32,19 @@ use crate::state::AppState;
 pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 /// Time limit of ordinary API requests.
 pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+
+/// Answers 408 in our JSON error shape when an ordinary API request runs past
+/// [`REQUEST_TIMEOUT_SECS`] (tower-http's timeout answers with an empty body).
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError(crate::services::ServiceError::new(
+            crate::services::ErrorKind::Timeout,
+            format!("the request took longer than {REQUEST_TIMEOUT_SECS} s"),
+        ))
+        .into_response(),
+    }
+}
 
 /// Builds the complete router: API routes first, then the Leptos pages and static files.
 pub fn router(state: AppState) -> Router {
@@ -44,10 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(REQUEST_TIMEOUT_SECS),
-        ));
+        .layer(axum::middleware::from_fn(time_limit));
     let api = Router::new()
         .merge(limited)
         .merge(contract::routes().layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)))

@@ -12,6 +12,8 @@ pub enum ErrorKind {
     Forbidden,
     /// 404: an id that does not exist.
     NotFound,
+    /// 408: the request took longer than the API's time limit.
+    Timeout,
     /// 409: the state does not allow it (a job is running, the round is stale, ...).
     Conflict,
     /// 413: the body is too large.
@@ -33,12 +35,30 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind (the OpenAPI document lists their codes).
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::InvalidInput,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Timeout,
+        ErrorKind::Conflict,
+        ErrorKind::TooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::MisdirectedRequest,
+        ErrorKind::Unprocessable,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Busy,
+        ErrorKind::DiskFull,
+        ErrorKind::Internal,
+    ];
+
     /// HTTP status code.
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::InvalidInput => 400,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::Timeout => 408,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
@@ -57,6 +77,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Timeout => "timeout",
             ErrorKind::Conflict => "conflict",
             ErrorKind::TooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",

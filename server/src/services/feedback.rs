@@ -31,12 +31,15 @@ pub const MAX_CRITIQUE_CHARS: usize = 4000;
 pub const MAX_TAG_CHARS: usize = 64;
 
 /// The body of `POST /rounds/{id}/feedback` (the reference's `FeedbackRequest`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FeedbackRequest {
+    /// The session's feedback mode.
+    #[schemars(schema_with = "crate::http::openapi::feedback_modes")]
     pub feedback_type: String,
     #[serde(default)]
     pub payload: Value,
     #[serde(default)]
+    #[schemars(length(max = 4000))]
     pub critique_text: Option<String>,
     #[serde(default)]
     pub dimension_ratings: BTreeMap<String, BTreeMap<String, i64>>,
@@ -47,7 +50,7 @@ pub struct FeedbackRequest {
 }
 
 /// What feedback returns (the reference's `FeedbackResponse` plus the round and convergence).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FeedbackResponse {
     pub update_summary: Value,
     pub next_incumbent_state: Vec<f64>,

@@ -124,7 +124,7 @@ impl Failure {
 }
 
 /// The job as the API shows it (the reference's `JobRecord` plus our fields).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JobRecord {
     pub id: Uuid,
     pub operation: String,

@@ -19,7 +19,7 @@ use crate::store::projections::session::SessionStatus;
 use crate::store::{AppendRequest, Event, ExpectedVersion, NewEvent, StreamAppend, StreamId};
 
 /// What a renewal answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RenewedSeed {
     /// The session.
     pub session_id: Uuid,

@@ -10,7 +10,7 @@ use crate::steering::config::StrategyConfig;
 use crate::steering::math::{padded_distance, round6};
 
 /// How settled a session's trajectory is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConvergenceReport {
     /// Rounds whose feedback was applied.
     pub rounds_completed: usize,

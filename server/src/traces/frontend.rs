@@ -30,21 +30,26 @@ pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
 pub const MAX_READ_BACK: usize = 5000;
 
 /// One frontend event as posted.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct FrontendEvent {
     /// `[A-Za-z0-9._-]`, 1..=100 characters.
+    #[schemars(pattern(r"^[A-Za-z0-9._-]{1,100}$"))]
     pub event: String,
     /// The page it happened on (≤ 200 characters).
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub page: String,
     /// A session id (UUID) or nothing.
     #[serde(default)]
+    #[schemars(extend("format" = "uuid"))]
     pub session_id: Option<String>,
     /// A round id (UUID) or nothing.
     #[serde(default)]
+    #[schemars(extend("format" = "uuid"))]
     pub round_id: Option<String>,
     /// Free-form details (an object, ≤ 16 KiB serialized).
     #[serde(default)]
+    #[schemars(with = "Option<Map<String, Value>>")]
     pub details: Value,
 }
 
