@@ -167,6 +167,7 @@ pub fn summarize(event: &Event) -> String {
             e.seed, e.epoch, e.after_round
         ),
         Event::RequestCompleted(e) => format!("{} {} answered {}", e.method, e.path, e.status),
+        Event::A1111OptionsSet(_) => "A1111 options set".to_string(),
     }
 }
 

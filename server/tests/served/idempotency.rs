@@ -42,3 +42,29 @@ fn a_retry_after_a_restart_gets_the_first_answer() {
     assert_eq!(sessions(port), 1, "nothing created twice");
     stop(server);
 }
+
+/// A1111 options are events too: what a client set is still set after a restart.
+#[test]
+fn a1111_options_survive_a_restart() {
+    let _serial = crate::common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let server = start(&data, port);
+    ureq::post(&format!("http://127.0.0.1:{port}/sdapi/v1/options"))
+        .send_json(json!({"CLIP_stop_at_last_layers": 2, "my_tool_setting": "kept"}))
+        .expect("set options");
+    stop(server);
+
+    let port = free_port();
+    let server = start(&data, port);
+    let options: Value = ureq::get(&format!("http://127.0.0.1:{port}/sdapi/v1/options"))
+        .call()
+        .expect("options")
+        .into_json()
+        .expect("json");
+    assert_eq!(options["CLIP_stop_at_last_layers"], 2, "{options}");
+    assert_eq!(options["my_tool_setting"], "kept", "{options}");
+    stop(server);
+    crate::common::assert_store_verifies(&data, "after options");
+}

@@ -263,6 +263,12 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 body_json: r#"{"session":{"id":"x"}}"#.into(),
             }),
         ),
+        (
+            StreamId::Generations,
+            Event::A1111OptionsSet(A1111OptionsSetV1 {
+                options_json: r#"{"CLIP_stop_at_last_layers":2,"samples_format":"png"}"#.into(),
+            }),
+        ),
     ]
 }
 

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use super::clients::{self, ActiveJob, Client};
 use super::errors::{A1111Error, A1111Result};
 use super::init_image::{decode_base64, encode_base64, resize};
-use super::model::{self, ModelIdentity};
+use super::model::ModelIdentity;
 use super::request::GenerationRequest;
 use super::samplers;
 use crate::runner::{InitImageRef, RenderKind, Snapshot, SnapshotCandidate};
@@ -68,7 +68,7 @@ async fn generate(
     let body = super::errors::object_body(bytes)?;
     let req = GenerationRequest::parse(&body, img2img)?;
     let identity = ModelIdentity::of(&state);
-    let clip_stop = check_overrides(&req.override_settings, &identity)?;
+    let clip_stop = check_overrides(&req.override_settings, &identity, &state)?;
     let scheduler = samplers::resolve(&req.sampler_name, req.scheduler.as_deref())
         .map_err(A1111Error::bad_request)?;
     let services = Arc::clone(&state.services);
@@ -214,7 +214,11 @@ async fn generate(
 
 /// Checks `override_settings`: the checkpoint must be the loaded model; returns the
 /// `CLIP_stop_at_last_layers` to use (the override, else the remembered option).
-fn check_overrides(overrides: &Map<String, Value>, identity: &ModelIdentity) -> A1111Result<u32> {
+fn check_overrides(
+    overrides: &Map<String, Value>,
+    identity: &ModelIdentity,
+    state: &AppState,
+) -> A1111Result<u32> {
     match overrides.get("sd_model_checkpoint") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) if identity.matches(name) => {}
@@ -232,7 +236,7 @@ fn check_overrides(overrides: &Map<String, Value>, identity: &ModelIdentity) -> 
         }
     }
     match overrides.get("CLIP_stop_at_last_layers") {
-        None | Some(Value::Null) => Ok(model::clip_stop()),
+        None | Some(Value::Null) => Ok(super::options::clip_stop(state)),
         Some(v) => v
             .as_u64()
             .filter(|n| (1..=12).contains(n))

@@ -9,20 +9,21 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::errors::{object_body, A1111Error, A1111Result};
-use super::model::{self, ModelIdentity};
+use super::model::ModelIdentity;
+use super::options;
 use super::samplers;
 use crate::state::AppState;
 
 /// `GET /sdapi/v1/options`.
 pub async fn get_options(State(state): State<AppState>) -> Json<Value> {
     let identity = ModelIdentity::of(&state);
-    let mut out: Map<String, Value> = model::remembered();
+    let mut out: Map<String, Value> = options::remembered(&state);
     let fixed = json!({
         "sd_model_checkpoint": identity.title,
         "sd_checkpoint_hash": identity.hash,
         "samples_format": "png",
         "grid_format": "png",
-        "CLIP_stop_at_last_layers": model::clip_stop(),
+        "CLIP_stop_at_last_layers": options::clip_stop(&state),
         "sd_vae": "Automatic",
         "eta_noise_seed_delta": 0,
         "samples_save": true,
@@ -36,7 +37,7 @@ pub async fn get_options(State(state): State<AppState>) -> Json<Value> {
     Json(Value::Object(out))
 }
 
-/// `POST /sdapi/v1/options`: a dict, remembered process-wide; answers `null`.
+/// `POST /sdapi/v1/options`: a dict, recorded in the log for every later request; answers `null`.
 pub async fn set_options(State(state): State<AppState>, body: Bytes) -> A1111Result<Json<Value>> {
     let options = object_body(&body)?;
     let identity = ModelIdentity::of(&state);
@@ -68,7 +69,7 @@ pub async fn set_options(State(state): State<AppState>, body: Bytes) -> A1111Res
     }
     let mut keep = options.clone();
     keep.retain(|k, v| !v.is_null() && k != "sd_model_checkpoint");
-    model::remember(&keep).map_err(|(field, message)| A1111Error::invalid(&field, message))?;
+    options::remember(&state, keep).await?;
     Ok(Json(Value::Null))
 }
 

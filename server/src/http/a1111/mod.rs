@@ -16,6 +16,7 @@ pub mod generate;
 pub mod info;
 pub mod init_image;
 pub mod model;
+pub mod options;
 pub mod png_info;
 pub mod progress;
 pub mod request;

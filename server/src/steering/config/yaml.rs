@@ -186,4 +186,26 @@ mod tests {
         let err = parse_yaml("sampler: x\nsampler: y\n").unwrap_err();
         assert_eq!(err.kind, ConfigErrorKind::Syntax);
     }
+
+    #[test]
+    fn alias_bombs_are_refused_quickly() {
+        // "Billion laughs": nine levels of nine aliases would expand to 9^9 strings.
+        let mut text = String::from("a0: &a0 [\"lol\"]\n");
+        for level in 1..10 {
+            let refs = vec![format!("*a{}", level - 1); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        text.push_str("sampler: *a9\n");
+        let started = std::time::Instant::now();
+        let err = parse_yaml(&text).unwrap_err();
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind, ConfigErrorKind::Syntax, "{}", err.message);
+        // Deep nesting, too.
+        let deep = format!("sampler: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse_yaml(&deep).is_err());
+    }
 }

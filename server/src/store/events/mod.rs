@@ -24,6 +24,7 @@
 //! | 19 | basis.computed | 1 | session |
 //! | 20 | seed.renewed | 1 | session |
 //! | 21 | request.completed | 1 | requests |
+//! | 22 | a1111.options_set | 1 | generations |
 
 pub mod upcast;
 pub mod v1;
@@ -65,6 +66,8 @@ pub type JobCancelled = v1::JobCancelledV1;
 pub type BasisComputed = v1::BasisComputedV1;
 pub type SeedRenewed = v1::SeedRenewedV1;
 pub type RequestCompleted = v1::RequestCompletedV1;
+/// Current `a1111.options_set` payload.
+pub type A1111OptionsSet = v1::A1111OptionsSetV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -158,6 +161,7 @@ catalogue! {
     BasisComputed => (19, "basis.computed", 1, BasisComputed),
     SeedRenewed => (20, "seed.renewed", 1, SeedRenewed),
     RequestCompleted => (21, "request.completed", 1, RequestCompleted),
+    A1111OptionsSet => (22, "a1111.options_set", 1, A1111OptionsSet),
 }
 
 impl std::fmt::Display for EventType {

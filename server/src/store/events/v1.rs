@@ -203,6 +203,13 @@ pub struct RequestCompletedV1 {
     pub body_json: String,
 }
 
+/// Options posted to `/sdapi/v1/options` (A1111's `shared.opts`): the keys set, as a JSON
+/// object (nulls and the checkpoint name left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct A1111OptionsSetV1 {
+    pub options_json: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct JobQueuedV1 {
     pub job_id: Id,

@@ -32,6 +32,7 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::SessionCreated(e), StreamId::Session(id)) => e.session_id.0 == *id,
         (Event::CandidateRendered(_), StreamId::Session(_) | StreamId::Generations) => true,
         (Event::RequestCompleted(_), StreamId::Requests) => true,
+        (Event::A1111OptionsSet(_), StreamId::Generations) => true,
         (
             Event::JobQueued(_)
             | Event::JobStarted(_)
@@ -135,6 +136,7 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         }
         Event::JobFinished(e) => json("result_json", &e.result_json),
         Event::RequestCompleted(e) => json("body_json", &e.body_json),
+        Event::A1111OptionsSet(e) => json("options_json", &e.options_json),
         Event::SessionForked(_)
         | Event::RoundRequested(_)
         | Event::RoundReady(_)

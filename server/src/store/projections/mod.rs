@@ -42,7 +42,15 @@ pub struct ExperimentView {
 pub struct GenerationsView {
     pub renders: u64,
     pub last_artifact_hash: Option<String>,
+    /// Options posted to `/sdapi/v1/options`, newest value per key; at most
+    /// [`MAX_A1111_OPTIONS`] keys (the route refuses more before appending; a longer log keeps
+    /// the first ones).
+    pub a1111_options: serde_json::Map<String, serde_json::Value>,
 }
+
+/// Most distinct A1111 option keys kept (A1111's own settings are ~400, of which clients set a
+/// handful); with the route's 4 KiB per value this bounds the map at ~1 MB.
+pub const MAX_A1111_OPTIONS: usize = 256;
 
 /// A row of the sessions list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,6 +150,17 @@ impl Projections {
                 Event::CandidateRendered(r) => {
                     self.generations.renders += 1;
                     self.generations.last_artifact_hash = Some(r.artifact_hash);
+                    true
+                }
+                Event::A1111OptionsSet(o) => {
+                    let options = &mut self.generations.a1111_options;
+                    let posted: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&o.options_json).unwrap_or_default();
+                    for (key, value) in posted {
+                        if options.contains_key(&key) || options.len() < MAX_A1111_OPTIONS {
+                            options.insert(key, value);
+                        }
+                    }
                     true
                 }
                 _ => false,

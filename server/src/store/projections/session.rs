@@ -476,7 +476,8 @@ impl SessionDetail {
             | Event::JobFinished(_)
             | Event::JobFailed(_)
             | Event::JobCancelled(_)
-            | Event::RequestCompleted(_) => false,
+            | Event::RequestCompleted(_)
+            | Event::A1111OptionsSet(_) => false,
         };
         if !fits {
             self.anomalies = self.anomalies.saturating_add(1);
