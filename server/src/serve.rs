@@ -187,7 +187,11 @@ fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), Se
     let data_dir = data_dir::prepare(requested, |staging| {
         crate::store::manifest::write(staging, 0).map_err(|e| e.to_string())
     })?;
-    let store = SledStore::open(&data_dir, StoreOptions::default())?;
+    let options = StoreOptions {
+        collect_garbage: true,
+        ..StoreOptions::default()
+    };
+    let store = SledStore::open(&data_dir, options)?;
     Ok((data_dir, store))
 }
 

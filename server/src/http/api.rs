@@ -122,7 +122,14 @@ async fn renew_seed(
 }
 
 async fn artifact(State(state): State<AppState>, Path(hash): Path<String>) -> Response {
-    match state.services.runner.artifacts().get(&hash) {
+    // A deleted session's images are not served, though their files stay until a purge.
+    let hidden = state.store.with_projections(|p| p.artifact_hidden(&hash));
+    let bytes = if hidden {
+        None
+    } else {
+        state.services.runner.artifacts().get(&hash)
+    };
+    match bytes {
         Some(bytes) => (
             [
                 (header::CONTENT_TYPE, "image/png"),

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{parse_id, ApiError, ApiResult, JsonBody};
+use super::error::{parse_id, ApiError, ApiResult, JsonBody, QueryParams};
 use super::views;
 use crate::services::feedback::FeedbackRequest;
 use crate::services::history::{require_session, with_session};
@@ -214,12 +214,27 @@ async fn get_session(
     Ok(Json(body))
 }
 
+/// The query of `DELETE /sessions/{id}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct DeleteQuery {
+    /// Also remove the session's data for real: its events are overwritten with placeholders,
+    /// its images and traces deleted (also for a session deleted before).
+    #[serde(default)]
+    pub purge: bool,
+}
+
 async fn delete_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    QueryParams(query): QueryParams<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id("session", &id)?;
-    state.services.delete_session(id).await?;
+    if query.purge {
+        let report = state.services.purge_session(id).await?;
+        tracing::info!(session = %id, ?report, "session purged");
+    } else {
+        state.services.delete_session(id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

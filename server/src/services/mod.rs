@@ -12,6 +12,7 @@ pub mod history;
 pub mod job_actions;
 pub mod jobs;
 pub mod progress;
+pub mod purge;
 pub mod rounds;
 pub mod seeds;
 pub mod sessions;

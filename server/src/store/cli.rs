@@ -4,7 +4,7 @@
 //!
 //! Exit codes: 0 success, 1 usage or other error, 2 the store is damaged / refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ pub const USAGE: &str = "\
 usage:
   stablesteering store verify  --data-dir D [--json] [--rewrite-manifest]
   stablesteering store gc      --data-dir D [--dry-run] [--json]
+  stablesteering store purge   --data-dir D --session UUID [--json]
   stablesteering store backup  --data-dir D --out FILE [--allow-missing-artifacts]
   stablesteering store restore --from FILE --data-dir D
   stablesteering store export  --data-dir D --out DIR [--session UUID] [--formats jsonl,csv,parquet]
@@ -122,6 +123,14 @@ pub fn run_store(args: &[String]) -> i32 {
                     }
                     Err(e) => fail(&e),
                 }
+            }
+            "purge" => {
+                let dir = a.path("--data-dir")?;
+                let session = a
+                    .value("--session")
+                    .and_then(|s| s.parse::<uuid::Uuid>().ok())
+                    .ok_or("--session needs a session UUID")?;
+                purge(&dir, session, a.flag("--json"))
             }
             "backup" => {
                 let dir = a.path("--data-dir")?;
@@ -298,5 +307,41 @@ pub fn run_bench_store(args: &[String]) -> i32 {
             0
         }
         Err(e) => fail(&e),
+    }
+}
+
+/// `store purge`: the same purge as `DELETE /sessions/{id}?purge=true`, on a stopped server.
+fn purge(dir: &Path, session: uuid::Uuid, json: bool) -> i32 {
+    let options = StoreOptions {
+        create_if_missing: false,
+        ..Default::default()
+    };
+    let store = match SledStore::open(dir, options) {
+        Ok(store) => store,
+        Err(e) => return fail(&e),
+    };
+    let artifacts = crate::artifacts::ArtifactStore::new(dir);
+    let known = store.session(session);
+    let outcome = match known {
+        None => Err(crate::services::ServiceError::not_found("session", session)),
+        Some(_) => crate::services::purge::purge_blocking(&store, &artifacts, dir, session),
+    };
+    store.close();
+    match outcome {
+        Ok(report) if json => {
+            print_json(&report);
+            0
+        }
+        Ok(r) => {
+            println!(
+                "purged session {session}: {} events redacted, {} images ({} bytes) removed",
+                r.events_redacted, r.artifacts_removed, r.bytes_removed
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
     }
 }

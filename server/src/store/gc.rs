@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::artifacts::is_valid_hash;
+use crate::store::artifact_refs::ArtifactRefs;
 use crate::store::error::{Result, StoreError};
 
 /// Temporary files younger than this may belong to a write in progress elsewhere.
@@ -31,6 +32,12 @@ pub struct GcReport {
 /// Collects the artifact garbage of `data_dir`.
 pub fn collect(data_dir: &Path, dry_run: bool) -> Result<GcReport> {
     let refs = crate::store::open::referenced_artifacts(data_dir)?;
+    sweep(data_dir, &refs, dry_run)
+}
+
+/// Removes the artifacts of `data_dir` that `refs` (a verified log's references) does not
+/// name, and stale temporary files.
+pub fn sweep(data_dir: &Path, refs: &ArtifactRefs, dry_run: bool) -> Result<GcReport> {
     let mut report = GcReport {
         referenced: refs.len(),
         dry_run,

@@ -26,6 +26,7 @@ pub mod keys;
 pub mod manifest;
 pub mod open;
 pub mod projections;
+pub mod purge;
 pub(crate) mod replay_cache;
 pub mod scan;
 pub mod sled_store;

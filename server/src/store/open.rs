@@ -44,6 +44,9 @@ pub struct StoreOptions {
     /// Free space (bytes) kept on the data volume: a group that would go below it fails with
     /// `DiskFull` before sled is touched (0 disables the guard).
     pub min_free_bytes: u64,
+    /// Remove the image artifacts the log does not reference once it is verified (what
+    /// `store gc` does; `serve` turns it on, so garbage never outlives a restart).
+    pub collect_garbage: bool,
 }
 
 impl Default for StoreOptions {
@@ -56,6 +59,7 @@ impl Default for StoreOptions {
             create_if_missing: true,
             replay_cache_events: 100_000,
             min_free_bytes: 64 << 20,
+            collect_garbage: false,
         }
     }
 }
@@ -187,6 +191,16 @@ impl SledStore {
             .map_err(|e| StoreError::io(&db_path, e))?;
         if scan.head > hw {
             manifest::write(&data_dir, scan.head)?;
+        }
+        if options.collect_garbage {
+            let swept = crate::store::gc::sweep(&data_dir, &scan.artifacts, false)?;
+            if swept.removed > 0 {
+                tracing::info!(
+                    removed = swept.removed,
+                    bytes = swept.removed_bytes,
+                    "removed image artifacts the log does not reference"
+                );
+            }
         }
         tracing::info!(data_dir = %data_dir.display(), head = scan.head,
             streams = scan.stream_heads.len(), "event store verified and opened");

@@ -67,7 +67,7 @@ impl Shared {
         }
     }
 
-    fn storage(&self, e: sled::Error) -> StoreError {
+    pub(crate) fn storage(&self, e: sled::Error) -> StoreError {
         StoreError::storage(&self.data_dir, e)
     }
 
@@ -392,6 +392,33 @@ impl SledStore {
             .shared
             .visit_stream(&StreamId::Session(id), 1, |e| folder.push(e))?;
         folder.finish()
+    }
+
+    /// Writes `records` over the committed records at their seqs, durably, then lets `edit`
+    /// update the projections. Only redaction uses it (`purge.rs`): each new record keeps its
+    /// seq, stream, version, id and time, so the indexes and stream heads stay true.
+    pub(crate) fn overwrite_records(
+        &self,
+        records: Vec<(u64, Vec<u8>)>,
+        edit: impl FnOnce(&mut Projections),
+    ) -> Result<()> {
+        let shared = &self.inner.shared;
+        let db = shared.db()?;
+        let mut batch = sled::Batch::default();
+        for (seq, bytes) in records {
+            if seq == 0 || seq > self.head_seq() {
+                return Err(StoreError::Corrupt {
+                    seq,
+                    source: DecodeError::Envelope("overwrite beyond the durable head".into()),
+                });
+            }
+            batch.insert(&keys::event(seq), bytes);
+        }
+        db.apply_batch(batch).map_err(|e| shared.storage(e))?;
+        db.flush().map_err(|e| shared.storage(e))?;
+        self.clear_replay_cache();
+        edit(&mut util::write(&shared.projections));
+        Ok(())
     }
 
     /// Empty the replay cache.

@@ -182,6 +182,34 @@ pub fn append(data_dir: &Path, record: &FrontendRecord) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Removes a purged session's frontend events: its own folder, and its lines of the global
+/// stream (rewritten through a temporary file, under the append lock).
+pub fn forget_session(data_dir: &Path, session_id: Uuid) -> std::io::Result<()> {
+    let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    match std::fs::remove_dir_all(super::session_dir(data_dir, session_id)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let global = global_path(data_dir);
+    let file = match std::fs::File::open(&global) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let needle = session_id.to_string();
+    let temp = global.with_extension("jsonl.purge-tmp");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line?;
+        if !line.is_empty() && !String::from_utf8_lossy(&line).contains(&needle) {
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&temp, &global)
+}
+
 /// Validates and stores one event.
 pub async fn accept(
     store: &SledStore,

@@ -168,6 +168,11 @@ pub fn summarize(event: &Event) -> String {
         ),
         Event::RequestCompleted(e) => format!("{} {} answered {}", e.method, e.path, e.status),
         Event::A1111OptionsSet(_) => "A1111 options set".to_string(),
+        Event::EventRedacted(_) => "(purged)".to_string(),
+        Event::SessionPurged(e) => format!(
+            "session purged: {} events redacted, {} images removed",
+            e.events_redacted, e.artifacts_removed
+        ),
     }
 }
 

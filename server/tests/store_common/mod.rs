@@ -269,6 +269,21 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 options_json: r#"{"CLIP_stop_at_last_layers":2,"samples_format":"png"}"#.into(),
             }),
         ),
+        (
+            session,
+            Event::EventRedacted(EventRedactedV1 {
+                original_type: 11,
+                purged_session: Id(Uuid::from_u128(0x5E55)),
+            }),
+        ),
+        (
+            session,
+            Event::SessionPurged(SessionPurgedV1 {
+                events_redacted: 12,
+                artifacts_removed: 4,
+                bytes_removed: 40_960,
+            }),
+        ),
     ]
 }
 

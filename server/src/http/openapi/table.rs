@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::http::api::{AtQuery, ForkBody, JobsQuery};
 use crate::http::contract::{
-    CalibrationSubmit, ExperimentCreate, SessionCreate, SetupSessionRequest,
+    CalibrationSubmit, DeleteQuery, ExperimentCreate, SessionCreate, SetupSessionRequest,
 };
 use crate::http::exports::ExportQuery;
 use crate::services::feedback::{FeedbackRequest, FeedbackResponse};
@@ -176,9 +176,13 @@ pub const ROUTES: &[Route] = &[
     get("/sessions/{id}", "One session")
         .gives(shape("Session"))
         .refuses(ID),
-    delete("/sessions/{id}", "Delete a session (404 when unknown)")
-        .status(204)
-        .refuses(STATEFUL),
+    delete(
+        "/sessions/{id}",
+        "Delete a session (404 when unknown); ?purge=true removes its data",
+    )
+    .status(204)
+    .query(typed::<DeleteQuery>)
+    .refuses(STATEFUL),
     post(
         "/sessions/{id}/rounds/next",
         "Generate the next round and wait for it",

@@ -25,6 +25,8 @@
 //! | 20 | seed.renewed | 1 | session |
 //! | 21 | request.completed | 1 | requests |
 //! | 22 | a1111.options_set | 1 | generations |
+//! | 23 | event.redacted | 1 | any (written over a purged session's records) |
+//! | 24 | session.purged | 1 | session |
 
 pub mod upcast;
 pub mod v1;
@@ -68,6 +70,10 @@ pub type SeedRenewed = v1::SeedRenewedV1;
 pub type RequestCompleted = v1::RequestCompletedV1;
 /// Current `a1111.options_set` payload.
 pub type A1111OptionsSet = v1::A1111OptionsSetV1;
+/// Current `event.redacted` payload.
+pub type EventRedacted = v1::EventRedactedV1;
+/// Current `session.purged` payload.
+pub type SessionPurged = v1::SessionPurgedV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -162,6 +168,8 @@ catalogue! {
     SeedRenewed => (20, "seed.renewed", 1, SeedRenewed),
     RequestCompleted => (21, "request.completed", 1, RequestCompleted),
     A1111OptionsSet => (22, "a1111.options_set", 1, A1111OptionsSet),
+    EventRedacted => (23, "event.redacted", 1, EventRedacted),
+    SessionPurged => (24, "session.purged", 1, SessionPurged),
 }
 
 impl std::fmt::Display for EventType {

@@ -203,6 +203,24 @@ pub struct RequestCompletedV1 {
     pub body_json: String,
 }
 
+/// What a purged event was; its payload is gone. Written over the original record (same seq,
+/// stream, version, id and time) when a deleted session is purged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct EventRedactedV1 {
+    /// The original event's type code.
+    pub original_type: u16,
+    /// The session whose purge redacted it.
+    pub purged_session: Id,
+}
+
+/// A deleted session was purged: its events were redacted and its images and traces removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SessionPurgedV1 {
+    pub events_redacted: u64,
+    pub artifacts_removed: u64,
+    pub bytes_removed: u64,
+}
+
 /// Options posted to `/sdapi/v1/options` (A1111's `shared.opts`): the keys set, as a JSON
 /// object (nulls and the checkpoint name left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]

@@ -33,6 +33,8 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::CandidateRendered(_), StreamId::Session(_) | StreamId::Generations) => true,
         (Event::RequestCompleted(_), StreamId::Requests) => true,
         (Event::A1111OptionsSet(_), StreamId::Generations) => true,
+        (Event::EventRedacted(_), _) => true,
+        (Event::SessionPurged(_), StreamId::Session(_)) => true,
         (
             Event::JobQueued(_)
             | Event::JobStarted(_)
@@ -137,6 +139,7 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         Event::JobFinished(e) => json("result_json", &e.result_json),
         Event::RequestCompleted(e) => json("body_json", &e.body_json),
         Event::A1111OptionsSet(e) => json("options_json", &e.options_json),
+        Event::EventRedacted(_) | Event::SessionPurged(_) => Ok(()),
         Event::SessionForked(_)
         | Event::RoundRequested(_)
         | Event::RoundReady(_)

@@ -109,6 +109,10 @@ impl Projections {
     /// Apply one committed event, in sequence order.
     pub fn apply(&mut self, env: Envelope) {
         self.head = env.seq;
+        // What a purge left behind belongs to no read model (the purge removed them).
+        if matches!(env.event, Event::EventRedacted(_) | Event::SessionPurged(_)) {
+            return;
+        }
         let fits = match env.stream {
             StreamId::Session(id) => match self.sessions.get_mut(&id) {
                 Some(d) => {
@@ -169,6 +173,25 @@ impl Projections {
         if !fits {
             self.anomalies += 1;
         }
+    }
+
+    /// Whether the image `hash` belongs only to deleted sessions (so it is no longer served):
+    /// some deleted session rendered it and no live one did.
+    pub fn artifact_hidden(&self, hash: &str) -> bool {
+        let mut deleted = false;
+        for session in self.sessions.values() {
+            let renders = session.rounds.iter().flat_map(|r| &r.candidates);
+            if renders
+                .filter_map(|c| c.render.as_ref())
+                .any(|r| r.artifact_hash == hash)
+            {
+                if !session.deleted {
+                    return false;
+                }
+                deleted = true;
+            }
+        }
+        deleted
     }
 
     /// The sessions list, newest activity first; deleted sessions are left out unless asked.

@@ -51,6 +51,14 @@ impl Requests {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+
+    /// Forgets every answer whose path or body mentions `text` (a purged session's id).
+    pub fn forget_mentions(&mut self, text: &str) {
+        self.by_key
+            .retain(|_, r| !r.path.contains(text) && !r.body_json.contains(text));
+        let by_key = &self.by_key;
+        self.order.retain(|(_, key)| by_key.contains_key(key));
+    }
 }
 
 /// Applies one event of the `requests` stream; false when it does not belong there.

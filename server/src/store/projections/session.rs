@@ -478,6 +478,8 @@ impl SessionDetail {
             | Event::JobCancelled(_)
             | Event::RequestCompleted(_)
             | Event::A1111OptionsSet(_) => false,
+            // A purged session has no projection; these never reach one.
+            Event::EventRedacted(_) | Event::SessionPurged(_) => true,
         };
         if !fits {
             self.anomalies = self.anomalies.saturating_add(1);
