@@ -52,10 +52,40 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Http(io::Error),
+    /// The authentication options do not fit the address.
+    #[error("{0}")]
+    Auth(String),
+}
+
+/// `--auth` / `--api-auth` checked against the address: without authentication only a
+/// loopback address may be served.
+fn auth_policy(args: &ServeArgs) -> Result<crate::http::auth::AuthPolicy, ServeError> {
+    use crate::http::auth::{AuthMode, AuthPolicy};
+    if args.auth == AuthMode::None && !args.addr.ip().is_loopback() {
+        return Err(ServeError::Auth(format!(
+            "--addr {} is reachable from other machines: serve it with --auth token (create a \
+             token first with `stablesteering token add --data-dir DIR --label NAME`), or bind \
+             127.0.0.1 behind an authenticating proxy (docs/security.md)",
+            args.addr
+        )));
+    }
+    let api_auth = match &args.api_auth {
+        Some(_) if args.auth == AuthMode::None => {
+            return Err(ServeError::Auth("--api-auth needs --auth token".into()))
+        }
+        Some(raw) => Some(AuthPolicy::parse_api_auth(raw).map_err(ServeError::Auth)?),
+        None => None,
+    };
+    Ok(AuthPolicy {
+        mode: args.auth,
+        api_auth,
+        secure_cookie: args.secure_cookie,
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let auth = auth_policy(&args)?;
     let listener = TcpListener::bind(args.addr).await.map_err(|source| {
         if source.kind() == io::ErrorKind::AddrInUse {
             ServeError::PortInUse { addr: args.addr }
@@ -130,20 +160,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             access: crate::http::guard::AccessPolicy::new(&args.allowed_host, &args.allowed_origin),
             rate_limiter: crate::http::rate_limit::RateLimiter::new(args.rate_limit),
             idempotency: Default::default(),
+            auth,
         }),
         services,
     };
     let state_services = Arc::clone(&state.services);
+    let no_token_yet = state.runtime.auth.mode == crate::http::auth::AuthMode::Token
+        && !state.store.with_projections(|p| p.access.any_live());
     let router = crate::http::router(state);
 
     println!("StableSteering is serving on http://{addr}/");
-    if !addr.ip().is_loopback() {
-        // Accounts are not built yet (docs/security.md): say so where the operator looks.
-        let warning = format!(
-            "listening on {addr}, beyond this machine, without authentication: anyone who can \
-             reach this port can use the server and read every session; put an authenticating \
-             reverse proxy in front of it (see docs/security.md)"
-        );
+    if no_token_yet {
+        let warning = "--auth token is on but no API token exists: stop the server and run \
+                       `stablesteering token add --data-dir DIR --label NAME`";
         eprintln!("warning: {warning}");
         tracing::warn!("{warning}");
     }

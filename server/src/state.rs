@@ -38,6 +38,8 @@ pub struct RuntimeInfo {
     pub rate_limiter: Option<crate::http::rate_limit::RateLimiter>,
     /// `Idempotency-Key`s whose first request is still running.
     pub idempotency: crate::http::idempotency::InFlight,
+    /// Who may use the server (`--auth`, `--api-auth`).
+    pub auth: crate::http::auth::AuthPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {

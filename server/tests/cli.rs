@@ -411,3 +411,41 @@ fn bench_oracle_quick_prints_json_last() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr_lines(&unknown)[0].contains("valid:"));
 }
+
+#[test]
+fn a_network_address_without_auth_is_refused_and_tokens_are_made_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = data.to_str().unwrap();
+    let out = stablesteering(&["serve", "--addr", "0.0.0.0:0", "--data-dir", dir]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("--auth token"), "{lines:?}");
+    assert!(!data.exists(), "no data dir left behind");
+    let out = stablesteering(&["serve", "--api-auth", "a:longenough", "--data-dir", dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_lines(&out)[0].contains("--auth token"));
+
+    let out = stablesteering(&["token", "add", "--data-dir", dir, "--label", "laptop"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(secret.starts_with("sst_") && secret.len() == 68, "{secret}");
+    let out = stablesteering(&["token", "list", "--data-dir", dir]);
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        listed.contains("laptop") && listed.contains("live"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret));
+    let id = listed.split_whitespace().next().unwrap().to_string();
+    let out = stablesteering(&["token", "revoke", "--data-dir", dir, "--id", &id]);
+    assert!(out.status.success());
+    let out = stablesteering(&["token", "revoke", "--data-dir", dir, "--id", &id]);
+    assert_eq!(out.status.code(), Some(1), "revoking twice is an error");
+    assert_eq!(stderr_lines(&out).len(), 1);
+}

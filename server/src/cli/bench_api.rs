@@ -147,6 +147,9 @@ pub(crate) fn start_server_with(
         allowed_origin: Vec::new(),
         // The benchmark measures the server, not its defence against floods.
         rate_limit: 0,
+        auth: crate::http::auth::AuthMode::None,
+        api_auth: None,
+        secure_cookie: false,
     };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

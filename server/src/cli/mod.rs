@@ -19,6 +19,7 @@ pub mod bench_render_oracle;
 pub mod bench_ui;
 pub mod render;
 pub mod steer;
+pub mod token;
 
 /// Steer Stable Diffusion by preference.
 #[derive(Debug, Parser)]
@@ -45,6 +46,9 @@ pub enum Command {
     Store(PassThrough),
     /// Render one image to a PNG.
     Render(Box<render::RenderArgs>),
+    /// API tokens for `serve --auth token` (on a stopped server).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Measure performance; results belong in docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -144,6 +148,20 @@ pub struct ServeArgs {
     /// with Retry-After. 0 turns the limit off.
     #[arg(long, env = "STABLESTEERING_RATE_LIMIT", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND)]
     pub rate_limit: u32,
+
+    /// Who may use the server: `none` (only allowed on a loopback address) or `token` (every
+    /// request needs an API token; create the first with `stablesteering token add`).
+    #[arg(long, env = "STABLESTEERING_AUTH", value_enum, default_value = "none")]
+    pub auth: crate::http::auth::AuthMode,
+
+    /// `user:password` that A1111 tools may send as Basic auth (like A1111's `--api-auth`),
+    /// besides API tokens. Needs `--auth token`.
+    #[arg(long, env = "STABLESTEERING_API_AUTH")]
+    pub api_auth: Option<String>,
+
+    /// Mark the login cookie `Secure` (serve behind HTTPS).
+    #[arg(long, env = "STABLESTEERING_SECURE_COOKIE")]
+    pub secure_cookie: bool,
 }
 
 /// Parses the process arguments, runs the command and maps every outcome to an exit code.
@@ -171,6 +189,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Bench(command) => bench::run(command),
         Command::Render(args) => render::run(*args),
         Command::Store(pass) => PassThrough::finish(crate::store::cli::run_store(&pass.args)),
+        Command::Token(command) => token::run(command),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -137,6 +137,10 @@ const SIMPLE_CONTENT_TYPES: [&str; 3] = [
 /// The one route that takes `text/plain`: `navigator.sendBeacon` sends trace events that way.
 const BEACON_PATH: &str = "/frontend-events";
 
+/// The login form posts `application/x-www-form-urlencoded` (it works without scripts); the
+/// Origin check above still refuses it from another site.
+const FORM_PATHS: [&str; 2] = ["/login", "/logout"];
+
 /// Why a request is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -210,7 +214,8 @@ pub fn check(
             .trim()
             .to_ascii_lowercase();
         let beacon = path == BEACON_PATH && essence == "text/plain";
-        if SIMPLE_CONTENT_TYPES.contains(&essence.as_str()) && !beacon {
+        let form = FORM_PATHS.contains(&path) && essence == "application/x-www-form-urlencoded";
+        if SIMPLE_CONTENT_TYPES.contains(&essence.as_str()) && !beacon && !form {
             return Err(Refusal {
                 kind: ErrorKind::UnsupportedMediaType,
                 header: "Content-Type",

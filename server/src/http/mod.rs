@@ -4,6 +4,7 @@
 
 pub mod a1111;
 pub mod api;
+pub mod auth;
 pub mod belief;
 pub mod contract;
 pub mod error;
@@ -11,10 +12,12 @@ pub mod exports;
 pub mod guard;
 pub mod health;
 pub mod idempotency;
+pub mod login;
 pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
 pub mod sse;
+pub mod tokens;
 pub mod traces;
 pub mod views;
 
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(openapi::routes())
+        .merge(tokens::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(time_limit));
     let api = Router::new()
@@ -65,7 +69,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sse::routes())
         .merge(traces::routes())
         .merge(exports::routes())
-        .merge(a1111::routes());
+        .merge(a1111::routes())
+        .merge(login::routes().layer(DefaultBodyLimit::max(8 * 1024)));
     let request_ids = crate::traces::backend::layer(state.runtime.data_dir.clone());
     let fetch = server_fetch(api.clone().with_state(state.clone()));
     // The site's JS/WASM/CSS, served brotli- or gzip-compressed from the files build-site.sh
@@ -90,6 +95,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotent,
+        ))
+        // Before idempotency: a recorded answer is replayed only to an authenticated caller.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

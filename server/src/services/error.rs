@@ -8,6 +8,8 @@ use crate::store::StoreError;
 pub enum ErrorKind {
     /// 400: the request is well-formed JSON but its content is invalid.
     InvalidInput,
+    /// 401: the server needs an API token and the request has none that is valid.
+    Unauthorized,
     /// 403: a browser page of another origin tried to change state.
     Forbidden,
     /// 404: an id that does not exist.
@@ -38,6 +40,7 @@ impl ErrorKind {
     /// Every kind (the OpenAPI document lists their codes).
     pub const ALL: &'static [ErrorKind] = &[
         ErrorKind::InvalidInput,
+        ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
         ErrorKind::Timeout,
@@ -56,6 +59,7 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::InvalidInput => 400,
+            ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Timeout => 408,
@@ -75,6 +79,7 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Timeout => "timeout",

@@ -18,6 +18,7 @@ pub mod seeds;
 pub mod sessions;
 pub mod shutdown;
 pub mod steering_inputs;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

@@ -70,6 +70,8 @@ pub enum StreamId {
     Generations,
     /// The answers of requests sent with an `Idempotency-Key`.
     Requests,
+    /// API tokens (created and revoked).
+    Access,
 }
 
 /// Stream kind bytes, frozen: they are part of the on-disk keys and envelopes.
@@ -79,6 +81,7 @@ pub(crate) mod kind {
     pub const JOBS: u8 = b'J';
     pub const GENERATIONS: u8 = b'G';
     pub const REQUESTS: u8 = b'R';
+    pub const ACCESS: u8 = b'A';
 }
 
 impl StreamId {
@@ -90,6 +93,7 @@ impl StreamId {
             StreamId::Jobs => kind::JOBS,
             StreamId::Generations => kind::GENERATIONS,
             StreamId::Requests => kind::REQUESTS,
+            StreamId::Access => kind::ACCESS,
         }
     }
 
@@ -97,7 +101,7 @@ impl StreamId {
     pub fn entity(&self) -> Option<Uuid> {
         match self {
             StreamId::Session(u) | StreamId::Experiment(u) => Some(*u),
-            StreamId::Jobs | StreamId::Generations | StreamId::Requests => None,
+            StreamId::Jobs | StreamId::Generations | StreamId::Requests | StreamId::Access => None,
         }
     }
 
@@ -123,6 +127,7 @@ impl StreamId {
             kind::JOBS => Some((StreamId::Jobs, 1)),
             kind::GENERATIONS => Some((StreamId::Generations, 1)),
             kind::REQUESTS => Some((StreamId::Requests, 1)),
+            kind::ACCESS => Some((StreamId::Access, 1)),
             kind::SESSION | kind::EXPERIMENT => {
                 let id: [u8; 16] = rest.get(..16)?.try_into().ok()?;
                 let u = Uuid::from_bytes(id);
@@ -145,6 +150,7 @@ impl StreamId {
             kind::JOBS if id == [0; 16] => Some(StreamId::Jobs),
             kind::GENERATIONS if id == [0; 16] => Some(StreamId::Generations),
             kind::REQUESTS if id == [0; 16] => Some(StreamId::Requests),
+            kind::ACCESS if id == [0; 16] => Some(StreamId::Access),
             _ => None,
         }
     }
@@ -166,6 +172,7 @@ impl fmt::Display for StreamId {
             StreamId::Jobs => f.write_str("jobs"),
             StreamId::Generations => f.write_str("generations"),
             StreamId::Requests => f.write_str("requests"),
+            StreamId::Access => f.write_str("access"),
         }
     }
 }
@@ -182,6 +189,8 @@ impl FromStr for StreamId {
             Ok(StreamId::Generations)
         } else if s == "requests" {
             Ok(StreamId::Requests)
+        } else if s == "access" {
+            Ok(StreamId::Access)
         } else if let Some(rest) = s.strip_prefix("session-") {
             Ok(StreamId::Session(parse(rest)?))
         } else if let Some(rest) = s.strip_prefix("experiment-") {

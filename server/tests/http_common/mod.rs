@@ -63,6 +63,7 @@ impl TestServer {
             access: Default::default(),
             rate_limiter: None,
             idempotency: Default::default(),
+            auth: Default::default(),
         };
         configure(&mut runtime);
         let state = AppState {
@@ -113,6 +114,15 @@ impl TestServer {
 
     /// Runs one request through the router; returns its status and body bytes.
     async fn exchange(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let (status, _, bytes) = self.exchange_full(request).await;
+        (status, bytes)
+    }
+
+    /// Runs one request through the router; returns its status, headers and body bytes.
+    async fn exchange_full(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let response = self
             .router
             .clone()
@@ -120,13 +130,32 @@ impl TestServer {
             .await
             .expect("response");
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
             .await
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
-        (status, bytes)
+        (status, headers, bytes)
+    }
+
+    /// Sends a request with `headers`; returns status, response headers and body bytes.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut builder = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(body.map_or_else(Body::empty, Body::from))
+            .expect("request");
+        self.exchange_full(request).await
     }
 
     /// Sends a request with extra headers; returns status and the body as JSON (Null when

@@ -284,6 +284,20 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 bytes_removed: 40_960,
             }),
         ),
+        (
+            StreamId::Access,
+            Event::TokenCreated(TokenCreatedV1 {
+                token_id: Id(Uuid::from_u128(0x70CE)),
+                label: "lab laptop".into(),
+                secret_hash: "5e".repeat(32),
+            }),
+        ),
+        (
+            StreamId::Access,
+            Event::TokenRevoked(TokenRevokedV1 {
+                token_id: Id(Uuid::from_u128(0x70CE)),
+            }),
+        ),
     ]
 }
 

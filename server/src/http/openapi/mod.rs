@@ -26,6 +26,7 @@ use crate::steering::kinds::FeedbackMode;
 fn describe(status: u16) -> &'static str {
     match status {
         400 => "invalid input (the body names the field or parameter)",
+        401 => "no valid API token (with `serve --auth token`)",
         403 => "a browser page of another origin (Origin / Sec-Fetch-Site)",
         404 => "unknown id",
         408 => "the request ran past the API's time limit",
@@ -44,8 +45,11 @@ fn describe(status: u16) -> &'static str {
 /// Every status `route` may answer besides success: its own and its layers'.
 fn error_statuses(route: &Route) -> Vec<u16> {
     let mut statuses: Vec<u16> = route.errors.to_vec();
-    // Every request: the Host guard and the rate limit.
+    // Every request: the Host guard and the rate limit; with `--auth token`, the token.
     statuses.extend([421, 429]);
+    if route.path != "/api/health" {
+        statuses.push(401);
+    }
     if route.path.contains('{') {
         statuses.push(404);
     }

@@ -10,10 +10,13 @@ use crate::http::contract::{
     CalibrationSubmit, DeleteQuery, ExperimentCreate, SessionCreate, SetupSessionRequest,
 };
 use crate::http::exports::ExportQuery;
+use crate::http::tokens::TokenRequest;
 use crate::services::feedback::{FeedbackRequest, FeedbackResponse};
 use crate::services::seeds::RenewedSeed;
+use crate::services::tokens::NewToken;
 use crate::services::JobRecord;
 use crate::steering::convergence::ConvergenceReport;
+use crate::store::projections::access::TokenView;
 use crate::traces::frontend::FrontendEvent;
 
 /// Builds a schema (a `$ref` into the components, for named types).
@@ -313,6 +316,21 @@ pub const ROUTES: &[Route] = &[
         .status(202)
         .gives(Body::Typed(typed::<JobRecord>))
         .refuses(STATEFUL)
+        .timed(),
+    get("/api/tokens", "API tokens (secrets are never listed)")
+        .gives(Body::Typed(list_of::<TokenView>))
+        .timed(),
+    post(
+        "/api/tokens",
+        "Create an API token; its secret is answered once",
+    )
+    .status(201)
+    .takes(Body::Typed(typed::<TokenRequest>))
+    .gives(Body::Typed(typed::<NewToken>))
+    .timed(),
+    delete("/api/tokens/{id}", "Revoke an API token")
+        .status(204)
+        .refuses(ID)
         .timed(),
     get("/api/diagnostics", "Same as /diagnostics")
         .gives(shape("Diagnostics"))

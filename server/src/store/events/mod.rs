@@ -27,6 +27,8 @@
 //! | 22 | a1111.options_set | 1 | generations |
 //! | 23 | event.redacted | 1 | any (written over a purged session's records) |
 //! | 24 | session.purged | 1 | session |
+//! | 25 | token.created | 1 | access |
+//! | 26 | token.revoked | 1 | access |
 
 pub mod upcast;
 pub mod v1;
@@ -74,6 +76,10 @@ pub type A1111OptionsSet = v1::A1111OptionsSetV1;
 pub type EventRedacted = v1::EventRedactedV1;
 /// Current `session.purged` payload.
 pub type SessionPurged = v1::SessionPurgedV1;
+/// Current `token.created` payload.
+pub type TokenCreated = v1::TokenCreatedV1;
+/// Current `token.revoked` payload.
+pub type TokenRevoked = v1::TokenRevokedV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -170,6 +176,8 @@ catalogue! {
     A1111OptionsSet => (22, "a1111.options_set", 1, A1111OptionsSet),
     EventRedacted => (23, "event.redacted", 1, EventRedacted),
     SessionPurged => (24, "session.purged", 1, SessionPurged),
+    TokenCreated => (25, "token.created", 1, TokenCreated),
+    TokenRevoked => (26, "token.revoked", 1, TokenRevoked),
 }
 
 impl std::fmt::Display for EventType {

@@ -221,6 +221,23 @@ pub struct SessionPurgedV1 {
     pub bytes_removed: u64,
 }
 
+/// An API token was created. Only the BLAKE2b-256 of its secret is kept: the secret is shown
+/// once, to whoever created it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct TokenCreatedV1 {
+    pub token_id: Id,
+    /// What it is for (≤ 100 characters).
+    pub label: String,
+    /// Lowercase hex BLAKE2b-256 of the secret.
+    pub secret_hash: String,
+}
+
+/// An API token was revoked; it no longer authenticates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct TokenRevokedV1 {
+    pub token_id: Id,
+}
+
 /// Options posted to `/sdapi/v1/options` (A1111's `shared.opts`): the keys set, as a JSON
 /// object (nulls and the checkpoint name left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]

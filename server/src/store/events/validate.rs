@@ -35,6 +35,7 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::A1111OptionsSet(_), StreamId::Generations) => true,
         (Event::EventRedacted(_), _) => true,
         (Event::SessionPurged(_), StreamId::Session(_)) => true,
+        (Event::TokenCreated(_) | Event::TokenRevoked(_), StreamId::Access) => true,
         (
             Event::JobQueued(_)
             | Event::JobStarted(_)
@@ -139,7 +140,26 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         Event::JobFinished(e) => json("result_json", &e.result_json),
         Event::RequestCompleted(e) => json("body_json", &e.body_json),
         Event::A1111OptionsSet(e) => json("options_json", &e.options_json),
-        Event::EventRedacted(_) | Event::SessionPurged(_) => Ok(()),
+        Event::EventRedacted(_) | Event::SessionPurged(_) | Event::TokenRevoked(_) => Ok(()),
+        Event::TokenCreated(e) => {
+            if e.label.chars().count() > 100 {
+                return Err(InvalidEvent::Field {
+                    field: "label",
+                    reason: "at most 100 characters".into(),
+                });
+            }
+            let hex = e.secret_hash.len() == 64
+                && e.secret_hash
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !hex {
+                return Err(InvalidEvent::Field {
+                    field: "secret_hash",
+                    reason: "must be 64 lowercase hex digits".into(),
+                });
+            }
+            Ok(())
+        }
         Event::SessionForked(_)
         | Event::RoundRequested(_)
         | Event::RoundReady(_)

@@ -5,6 +5,7 @@
 //! own writes. [`Projections::fingerprint`] hashes the whole state; a test checks that a rebuild
 //! from seq 1 equals the live state.
 
+pub mod access;
 pub mod jobs;
 pub mod requests;
 pub mod session;
@@ -101,6 +102,8 @@ pub struct Projections {
     pub generations: GenerationsView,
     /// Answers of requests sent with an `Idempotency-Key` (the last 24 hours).
     pub requests: requests::Requests,
+    /// API tokens.
+    pub access: access::Tokens,
     /// Events that did not fit any read model (skipped; a domain-level bug indicator).
     pub anomalies: u64,
 }
@@ -150,6 +153,7 @@ impl Projections {
             },
             StreamId::Jobs => jobs::apply(&mut self.jobs, env),
             StreamId::Requests => requests::apply(&mut self.requests, env),
+            StreamId::Access => access::apply(&mut self.access, env),
             StreamId::Generations => match env.event {
                 Event::CandidateRendered(r) => {
                     self.generations.renders += 1;

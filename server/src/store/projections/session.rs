@@ -477,7 +477,9 @@ impl SessionDetail {
             | Event::JobFailed(_)
             | Event::JobCancelled(_)
             | Event::RequestCompleted(_)
-            | Event::A1111OptionsSet(_) => false,
+            | Event::A1111OptionsSet(_)
+            | Event::TokenCreated(_)
+            | Event::TokenRevoked(_) => false,
             // A purged session has no projection; these never reach one.
             Event::EventRedacted(_) | Event::SessionPurged(_) => true,
         };

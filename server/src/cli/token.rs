@@ -1,0 +1,97 @@
+//! `stablesteering token add|list|revoke`: API tokens for `serve --auth token`, on a stopped
+//! server (the store is opened exclusively). The secret is printed once; only its hash is kept.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use super::Failure;
+use crate::services::tokens;
+use crate::store::{SledStore, StoreOptions};
+
+/// The token commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (once).
+    Add {
+        #[command(flatten)]
+        dir: DataDir,
+        /// What the token is for ("lab laptop", "webuiapi script").
+        #[arg(long)]
+        label: String,
+    },
+    /// List tokens (id, label, created, revoked).
+    List {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The token's id (from `token list`).
+        #[arg(long)]
+        id: Uuid,
+    },
+}
+
+/// `--data-dir`.
+#[derive(Debug, Clone, Args)]
+pub struct DataDir {
+    /// The server's data directory.
+    #[arg(long, env = "STABLESTEERING_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+fn open(dir: &DataDir) -> Result<SledStore, Failure> {
+    let options = StoreOptions {
+        create_if_missing: true,
+        ..StoreOptions::default()
+    };
+    if !dir.data_dir.exists() {
+        std::fs::create_dir_all(&dir.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.data_dir.display()))?;
+        crate::store::manifest::write(&dir.data_dir, 0).map_err(|e| e.to_string())?;
+    }
+    SledStore::open(&dir.data_dir, options).map_err(|e| Failure::from(e.to_string()))
+}
+
+/// Runs one token command.
+pub fn run(command: TokenCommand) -> Result<(), Failure> {
+    match command {
+        TokenCommand::Add { dir, label } => {
+            let store = open(&dir)?;
+            let created = tokens::create_blocking(&store, &label);
+            store.close();
+            let token = created.map_err(|e| Failure::from(e.to_string()))?;
+            println!("{}", token.secret);
+            eprintln!(
+                "token {} ({}) created; the secret above is shown only now: send it as \
+                 `Authorization: Bearer <secret>` or paste it on the login page",
+                token.token_id, token.label
+            );
+            Ok(())
+        }
+        TokenCommand::List { dir } => {
+            let store = open(&dir)?;
+            let list = tokens::list(&store);
+            store.close();
+            for t in list {
+                let state = if t.revoked { "revoked" } else { "live" };
+                let created = crate::services::history::iso(t.created_at_us);
+                println!("{}  {state:7}  {created}  {}", t.token_id, t.label);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { dir, id } => {
+            let store = open(&dir)?;
+            let revoked = tokens::revocation(&store, id)
+                .and_then(|request| store.append_blocking(request).map_err(Into::into));
+            store.close();
+            revoked.map_err(|e| Failure::from(e.to_string()))?;
+            println!("token {id} revoked");
+            Ok(())
+        }
+    }
+}

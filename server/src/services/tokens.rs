@@ -1,0 +1,103 @@
+//! API tokens: created by `stablesteering token add` or `POST /api/tokens`, revoked by
+//! `token revoke` or `DELETE /api/tokens/{id}`. A token is 32 random bytes from the OS,
+//! written `sst_` + 64 hex digits; the log keeps only its BLAKE2b-256 (`token.created`), so
+//! neither the log nor a backup can be used to log in.
+
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::artifacts::content_hash;
+use crate::store::events::{TokenCreated, TokenRevoked};
+use crate::store::projections::access::TokenView;
+use crate::store::{
+    AppendRequest, Event, ExpectedVersion, Id, NewEvent, SledStore, StreamAppend, StreamId,
+};
+
+/// Prefix of every secret (so a leaked one is recognizable by secret scanners).
+pub const SECRET_PREFIX: &str = "sst_";
+/// Longest label.
+pub const MAX_LABEL_CHARS: usize = 100;
+
+/// A new token and its secret (shown once).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct NewToken {
+    pub token_id: Uuid,
+    pub label: String,
+    /// The secret: send it as `Authorization: Bearer <secret>`. It is not stored.
+    pub secret: String,
+}
+
+fn new_secret() -> ServiceResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::internal(format!("no randomness from the OS: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{SECRET_PREFIX}{hex}"))
+}
+
+/// One event appended to the access stream.
+fn on_access_stream(event: Event) -> AppendRequest {
+    AppendRequest {
+        streams: vec![StreamAppend {
+            stream: StreamId::Access,
+            expected: ExpectedVersion::Any,
+            events: vec![NewEvent::new(event)],
+        }],
+    }
+}
+
+/// The event of a new token labelled `label`, and the token (with its secret).
+pub fn prepare(label: &str) -> ServiceResult<(AppendRequest, NewToken)> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
+        return Err(ServiceError::invalid(
+            "label",
+            format!("a token needs a label of 1 to {MAX_LABEL_CHARS} characters"),
+        ));
+    }
+    let secret = new_secret()?;
+    let token_id = Uuid::now_v7();
+    let event = Event::TokenCreated(TokenCreated {
+        token_id: Id(token_id),
+        label: label.to_string(),
+        secret_hash: content_hash(secret.as_bytes()),
+    });
+    Ok((
+        on_access_stream(event),
+        NewToken {
+            token_id,
+            label: label.to_string(),
+            secret,
+        },
+    ))
+}
+
+/// Creates a token (blocking; the CLI's path).
+pub fn create_blocking(store: &SledStore, label: &str) -> ServiceResult<NewToken> {
+    let (request, token) = prepare(label)?;
+    store.append_blocking(request)?;
+    Ok(token)
+}
+
+/// Creates a token (the API's path).
+pub async fn create(store: &SledStore, label: &str) -> ServiceResult<NewToken> {
+    let (request, token) = prepare(label)?;
+    store.append_async(request).await?;
+    Ok(token)
+}
+
+/// The revocation of `token_id`, or 404 when there is no such live token.
+pub fn revocation(store: &SledStore, token_id: Uuid) -> ServiceResult<AppendRequest> {
+    let live = store.with_projections(|p| p.access.get(&token_id).is_some_and(|t| !t.revoked));
+    if !live {
+        return Err(ServiceError::not_found("token", token_id).field("token_id"));
+    }
+    Ok(on_access_stream(Event::TokenRevoked(TokenRevoked {
+        token_id: Id(token_id),
+    })))
+}
+
+/// Every token (secrets are never listed: they are not stored).
+pub fn list(store: &SledStore) -> Vec<TokenView> {
+    store.with_projections(|p| p.access.list())
+}
