@@ -427,7 +427,16 @@ fn a_network_address_without_auth_is_refused_and_tokens_are_made_offline() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_lines(&out)[0].contains("--auth token"));
 
-    let out = stablesteering(&["token", "add", "--data-dir", dir, "--label", "laptop"]);
+    let out = stablesteering(&[
+        "token",
+        "add",
+        "--data-dir",
+        dir,
+        "--user",
+        "alice",
+        "--label",
+        "laptop",
+    ]);
     assert!(
         out.status.success(),
         "{}",

@@ -22,8 +22,20 @@ async fn server() -> (TestServer, String) {
         };
     })
     .await;
-    let token = tokens::create(&server.state.store, "test").await.unwrap();
-    (server, token.secret)
+    let secret = token(&server, "tester", false).await;
+    (server, secret)
+}
+
+async fn token(server: &TestServer, user: &str, admin: bool) -> String {
+    let spec = tokens::TokenSpec {
+        user: user.into(),
+        admin,
+        label: String::new(),
+    };
+    tokens::create(&server.state.store, &spec)
+        .await
+        .unwrap()
+        .secret
 }
 
 fn json_of(bytes: &[u8]) -> Value {
@@ -198,9 +210,15 @@ async fn tokens_are_managed_over_http_and_revocation_is_immediate() {
         .request("GET", "/api/sessions", None, &[("authorization", &second)])
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // Only hashes are in the log.
+    // Only hashes are in the log (the whole-store export is an admin's).
+    let root = format!("Bearer {}", token(&server, "root", true).await);
     let (_, _, bytes) = server
-        .request("GET", "/api/export?format=jsonl", None, &auth)
+        .request(
+            "GET",
+            "/api/export?format=jsonl",
+            None,
+            &[("authorization", &root)],
+        )
         .await;
     let export = String::from_utf8_lossy(&bytes);
     assert!(export.contains("token.created"));
@@ -230,4 +248,103 @@ async fn a_recorded_answer_is_not_replayed_to_an_unauthenticated_caller() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(!String::from_utf8_lossy(&bytes).contains("\"prompt\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_see_only_their_own_sessions_and_admins_see_all() {
+    let (server, _) = server().await;
+    let alice = format!("Bearer {}", token(&server, "alice", false).await);
+    let bob = format!("Bearer {}", token(&server, "bob", false).await);
+    let admin = format!("Bearer {}", token(&server, "root", true).await);
+    let as_user = |who: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("authorization", who.to_string()),
+            ("content-type", "application/json".to_string()),
+        ]
+    };
+    let call = |method: &'static str, path: String, who: String, body: Option<String>| {
+        let server = &server;
+        async move {
+            let headers = as_user(&who);
+            let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, bytes) = server.request(method, &path, body, &refs).await;
+            (status, json_of(&bytes))
+        }
+    };
+    let yaml = http_common::tiny_config_yaml("winner_only");
+    let create = json!({"prompt": "alice's lighthouse", "config_yaml": yaml}).to_string();
+    let (status, created) =
+        call("POST", "/setup/session".into(), alice.clone(), Some(create)).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let sid = created["session"]["id"].as_str().unwrap().to_string();
+    let (status, job) = call(
+        "POST",
+        format!("/sessions/{sid}/rounds/next/async"),
+        alice.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job_id = job["job_id"].as_str().unwrap().to_string();
+    server.wait_job(&job_id).await;
+
+    // Bob sees nothing of it, on any route, and cannot change it.
+    for path in [
+        format!("/sessions/{sid}"),
+        format!("/api/sessions/{sid}"),
+        format!("/sessions/{sid}/replay"),
+        format!("/sessions/{sid}/trace-report"),
+        format!("/api/sessions/{sid}/export"),
+        format!("/jobs/{job_id}"),
+    ] {
+        let (status, _) = call("GET", path.clone(), bob.clone(), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "bob read {path}");
+    }
+    let (_, list) = call("GET", "/sessions".into(), bob.clone(), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    let (_, jobs) = call("GET", "/api/jobs".into(), bob.clone(), None).await;
+    assert_eq!(jobs.as_array().unwrap().len(), 0, "{jobs}");
+    let fork = json!({"round": 1}).to_string();
+    let (status, _) = call(
+        "POST",
+        format!("/api/sessions/{sid}/fork"),
+        bob.clone(),
+        Some(fork.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call("DELETE", format!("/sessions/{sid}"), bob.clone(), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call("GET", "/api/export?format=jsonl".into(), bob.clone(), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let grant = json!({"label": "x", "user": "alice"}).to_string();
+    let (status, _) = call("POST", "/api/tokens".into(), bob.clone(), Some(grant)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Alice sees it and her fork is hers; the admin sees both.
+    let (_, list) = call("GET", "/sessions".into(), alice.clone(), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let (status, child) = call(
+        "POST",
+        format!("/api/sessions/{sid}/fork"),
+        alice.clone(),
+        Some(fork),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{child}");
+    let child_id = child["id"].as_str().unwrap().to_string();
+    let (status, _) = call("GET", format!("/sessions/{child_id}"), bob.clone(), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = call("GET", "/api/sessions".into(), admin.clone(), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let (status, _) = call(
+        "GET",
+        "/api/export?format=jsonl".into(),
+        admin.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call("DELETE", format!("/sessions/{child_id}"), admin, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }

@@ -17,8 +17,14 @@ pub enum TokenCommand {
     Add {
         #[command(flatten)]
         dir: DataDir,
-        /// What the token is for ("lab laptop", "webuiapi script").
+        /// Whose token: the sessions it creates are theirs.
         #[arg(long)]
+        user: String,
+        /// Sees and manages every user's sessions and tokens.
+        #[arg(long)]
+        admin: bool,
+        /// What the token is for ("lab laptop", "webuiapi script"; default: the user name).
+        #[arg(long, default_value = "")]
         label: String,
     },
     /// List tokens (id, label, created, revoked).
@@ -60,16 +66,25 @@ fn open(dir: &DataDir) -> Result<SledStore, Failure> {
 /// Runs one token command.
 pub fn run(command: TokenCommand) -> Result<(), Failure> {
     match command {
-        TokenCommand::Add { dir, label } => {
+        TokenCommand::Add {
+            dir,
+            user,
+            admin,
+            label,
+        } => {
             let store = open(&dir)?;
-            let created = tokens::create_blocking(&store, &label);
+            let spec = tokens::TokenSpec { user, admin, label };
+            let created = tokens::create_blocking(&store, &spec);
             store.close();
             let token = created.map_err(|e| Failure::from(e.to_string()))?;
             println!("{}", token.secret);
             eprintln!(
-                "token {} ({}) created; the secret above is shown only now: send it as \
+                "token {} for {}{} ({}) created; the secret above is shown only now: send it as \
                  `Authorization: Bearer <secret>` or paste it on the login page",
-                token.token_id, token.label
+                token.token_id,
+                token.user,
+                if token.admin { ", admin" } else { "" },
+                token.label
             );
             Ok(())
         }
@@ -80,7 +95,11 @@ pub fn run(command: TokenCommand) -> Result<(), Failure> {
             for t in list {
                 let state = if t.revoked { "revoked" } else { "live" };
                 let created = crate::services::history::iso(t.created_at_us);
-                println!("{}  {state:7}  {created}  {}", t.token_id, t.label);
+                let role = if t.admin { "admin" } else { "user" };
+                println!(
+                    "{}  {state:7}  {created}  {} ({role})  {}",
+                    t.token_id, t.user, t.label
+                );
             }
             Ok(())
         }

@@ -20,6 +20,7 @@ use base64::Engine as _;
 
 use super::a1111::errors::A1111Error;
 use super::error::ApiError;
+use crate::services::principal::{acting_as, Principal};
 use crate::services::{ErrorKind, ServiceError};
 use crate::state::AppState;
 
@@ -100,19 +101,25 @@ fn presented(headers: &HeaderMap) -> Vec<String> {
     secrets
 }
 
-/// Whether `secret` (a token, or a Basic `user:pass` pair) is accepted.
-pub fn accepts(state: &AppState, secret: &str) -> bool {
+/// Who `secret` (a token, or a Basic `user:pass` pair) authenticates, if anyone.
+pub fn identify(state: &AppState, secret: &str) -> Option<Principal> {
     let policy = &state.runtime.auth;
     if let Some((user, pass)) = &policy.api_auth {
         if constant_time_eq(secret.as_bytes(), format!("{user}:{pass}").as_bytes()) {
-            return true;
+            return Some(Principal {
+                user: user.clone(),
+                admin: false,
+            });
         }
     }
     // Basic auth with a token as password (any user name).
     let token = secret.split_once(':').map_or(secret, |(_, pass)| pass);
-    state
-        .store
-        .with_projections(|p| p.access.authenticate(token).is_some())
+    state.store.with_projections(|p| {
+        p.access.authenticate(token).map(|t| Principal {
+            user: t.user.clone(),
+            admin: t.admin,
+        })
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -125,13 +132,13 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     {
         return next.run(request).await;
     }
-    if presented(request.headers())
+    let who = presented(request.headers())
         .iter()
-        .any(|s| accepts(&state, s))
-    {
-        return next.run(request).await;
+        .find_map(|s| identify(&state, s));
+    match who {
+        Some(principal) => acting_as(Some(principal), next.run(request)).await,
+        None => refuse(&request),
     }
-    refuse(&request)
 }
 
 fn refuse(request: &Request) -> Response {

@@ -182,7 +182,8 @@ async fn create_session(
 }
 
 pub async fn list_sessions(State(state): State<AppState>) -> Json<Value> {
-    let list = state.store.sessions(false);
+    let mut list = state.store.sessions(false);
+    list.retain(|s| crate::services::principal::may_see(s.owner.as_deref()));
     Json(Value::Array(
         list.iter()
             .map(|s| {

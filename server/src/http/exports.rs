@@ -136,6 +136,12 @@ async fn store_export(
     State(state): State<AppState>,
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> ApiResult<ExportFile> {
+    if !crate::services::principal::sees_all() {
+        return Err(ApiError(ServiceError::new(
+            crate::services::ErrorKind::Forbidden,
+            "the whole-store export is for admins; export your sessions one by one",
+        )));
+    }
     let query = query_of(query)?;
     let format = Format::parse(query.format.as_deref())?;
     if format == Format::Bundle {

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::auth::{accepts, encode_component, COOKIE};
+use super::auth::{encode_component, identify, COOKIE};
 use crate::state::AppState;
 
 /// How long the login cookie lasts.
@@ -90,7 +90,7 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
     let token = f.token.trim();
     let plausible =
         !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic());
-    if !plausible || !accepts(&state, token) {
+    if !plausible || identify(&state, token).is_none() {
         return (
             StatusCode::UNAUTHORIZED,
             form(&next, Some("That token is not valid.")),

@@ -72,7 +72,8 @@ pub fn router(state: AppState) -> Router {
         .merge(a1111::routes())
         .merge(login::routes().layer(DefaultBodyLimit::max(8 * 1024)));
     let request_ids = crate::traces::backend::layer(state.runtime.data_dir.clone());
-    let fetch = server_fetch(api.clone().with_state(state.clone()));
+    let ssr_api = api.clone().with_state(state.clone());
+    let auth_on = state.runtime.auth.mode != auth::AuthMode::None;
     // The site's JS/WASM/CSS, served brotli- or gzip-compressed from the files build-site.sh
     // precompresses (the WASM is 1.35 MB raw, ~0.3 MB as brotli).
     let pkg_dir = std::path::Path::new(state.leptos_options.site_root.as_ref())
@@ -86,7 +87,13 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || leptos::prelude::provide_context(fetch.clone()),
+            // Page renders read the API as the page's requester (the auth layer's principal);
+            // with auth on and no principal in sight, they read nothing rather than everything.
+            move || {
+                let principal = crate::services::principal::current();
+                let blind = auth_on && principal.is_none();
+                leptos::prelude::provide_context(server_fetch(ssr_api.clone(), principal, blind))
+            },
             move || app::shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -118,17 +125,26 @@ const SSR_FETCH_LIMIT: usize = 64 * 1024 * 1024;
 
 /// What server-side rendering reads the API with: the same routes, called in-process, so the
 /// first paint and the browser's later reads come from one code path.
-fn server_fetch(api: Router) -> app::net::ServerFetch {
+fn server_fetch(
+    api: Router,
+    principal: Option<crate::services::principal::Principal>,
+    blind: bool,
+) -> app::net::ServerFetch {
     use tower::ServiceExt;
     app::net::ServerFetch(std::sync::Arc::new(move |path: String| {
         let api = api.clone();
+        let principal = principal.clone();
         Box::pin(async move {
+            if blind {
+                return (401, "{\"message\":\"not logged in\"}".to_string());
+            }
             let request =
                 match axum::http::Request::get(path.as_str()).body(axum::body::Body::empty()) {
                     Ok(request) => request,
                     Err(e) => return (400, format!("{{\"message\":\"bad path: {e}\"}}")),
                 };
-            let response = match api.oneshot(request).await {
+            let answer = crate::services::principal::acting_as(principal, api.oneshot(request));
+            let response = match answer.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };

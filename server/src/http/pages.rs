@@ -61,6 +61,7 @@ fn config_value(d: &SessionDetail, key: &str) -> Value {
 
 async fn dashboard(State(state): State<AppState>) -> Json<Value> {
     let mut summaries = state.store.sessions(false);
+    summaries.retain(|s| crate::services::principal::may_see(s.owner.as_deref()));
     summaries.sort_by_key(|s| std::cmp::Reverse(s.updated_at_us));
     let active = state
         .services

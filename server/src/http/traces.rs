@@ -76,6 +76,8 @@ async fn trace_report(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id("session", &id)?;
+    // Checked here: the blocking thread below does not run as the requester.
+    crate::services::history::require_session(&state.store, id)?;
     let services = state.services.clone();
     let html = tokio::task::spawn_blocking(move || session_report_html(&services, id))
         .await

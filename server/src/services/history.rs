@@ -161,7 +161,7 @@ pub fn with_session<R>(
     f: impl FnOnce(&SessionDetail) -> ServiceResult<R>,
 ) -> ServiceResult<R> {
     store.with_projections(|p| match p.sessions.get(&session_id) {
-        Some(d) if !d.deleted => f(d),
+        Some(d) if !d.deleted && super::principal::may_see(d.owner.as_deref()) => f(d),
         _ => Err(ServiceError::not_found("session", session_id)),
     })
 }
@@ -172,7 +172,7 @@ pub fn require_session(
     session_id: Uuid,
 ) -> ServiceResult<SessionDetail> {
     match store.session(session_id) {
-        Some(d) if !d.deleted => Ok(d),
+        Some(d) if !d.deleted && super::principal::may_see(d.owner.as_deref()) => Ok(d),
         _ => Err(ServiceError::not_found("session", session_id)),
     }
 }

@@ -16,10 +16,7 @@ pub const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 impl Services {
     /// Cancels a queued or running job. Finished jobs are a 409.
     pub async fn cancel_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self
-            .store
-            .job(job_id)
-            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        let job = self.visible_job(job_id)?;
         match job.state {
             JobState::Queued if !self.mark_cancelled(job_id) => {
                 let extra = self.abandon_events(&job, "cancelled before it started");
@@ -53,10 +50,7 @@ impl Services {
 
     /// Retries a failed or cancelled job as a new job with the same settings.
     pub async fn retry_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self
-            .store
-            .job(job_id)
-            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        let job = self.visible_job(job_id)?;
         if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
             return Err(ServiceError::conflict(format!(
                 "only failed or cancelled jobs can be retried; job {job_id} is {}",

@@ -181,16 +181,14 @@ pub(super) fn state_name(state: JobState) -> &'static str {
 impl Services {
     /// Starts the workers and resumes the jobs of a previous run. Call once.
     pub async fn start(self: &Arc<Self>) {
-        let rx = self.queue_rx.lock().ok().and_then(|mut r| r.take());
-        let Some(rx) = rx else { return };
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        if self.workers_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
         for _ in 0..self.options.render_concurrency.max(1) {
             let services = Arc::clone(self);
-            let rx = Arc::clone(&rx);
             tokio::spawn(async move {
                 loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some(job_id) = next else { break };
+                    let job_id = services.queue.pop().await;
                     services.run_job(job_id).await;
                 }
             });
@@ -210,6 +208,19 @@ impl Services {
                 super::ErrorKind::Busy,
                 "the server is shutting down; send it again once it is back",
             ));
+        }
+        if let Some(me) = super::principal::current().filter(|p| !p.admin) {
+            let queued = self.queue.queued_for(&me.user);
+            if job.kind.renders() && queued >= super::fair_queue::MAX_QUEUED_PER_USER {
+                return Err(ServiceError::new(
+                    super::ErrorKind::TooManyRequests,
+                    format!(
+                        "{} has {queued} jobs waiting already (at most {}); send more when some have run",
+                        me.user,
+                        super::fair_queue::MAX_QUEUED_PER_USER
+                    ),
+                ));
+            }
         }
         let cancel = Arc::new(AtomicBool::new(false));
         {
@@ -257,7 +268,7 @@ impl Services {
 
     fn dispatch(self: &Arc<Self>, job_id: Uuid, kind: JobKind) {
         if kind.renders() {
-            let _ = self.queue.send(job_id);
+            self.queue.push(&self.lane_of(job_id), job_id);
         } else {
             let services = Arc::clone(self);
             tokio::spawn(async move { services.run_job(job_id).await });
@@ -483,11 +494,19 @@ impl Services {
 
     /// The API view of a job.
     pub fn job_record(&self, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self
-            .store
-            .job(job_id)
-            .ok_or_else(|| ServiceError::not_found("job", job_id))?;
+        let job = self.visible_job(job_id)?;
         Ok(self.record_of(&job))
+    }
+
+    /// A job the current principal may see (its session's owner, or an admin; jobs without a
+    /// session, A1111's, only admins), else 404.
+    pub fn visible_job(&self, job_id: Uuid) -> ServiceResult<JobView> {
+        self.store
+            .with_projections(|p| {
+                let job = p.jobs.get(&job_id)?;
+                job_visible(p, job).then(|| job.clone())
+            })
+            .ok_or_else(|| ServiceError::not_found("job", job_id))
     }
 
     /// The API view of a stored job.
@@ -551,6 +570,7 @@ impl Services {
                 .values()
                 .rev()
                 .filter(|j| session.is_none() || j.session_id == session)
+                .filter(|j| job_visible(p, j))
                 .take(limit)
                 .cloned()
                 .collect()
@@ -610,5 +630,29 @@ impl Services {
                 }
             }
         }
+    }
+}
+
+impl Services {
+    /// The queue lane of `job_id`: its session's owner, else the requesting user, else `""`.
+    fn lane_of(&self, job_id: Uuid) -> String {
+        let session_owner = self.store.with_projections(|p| {
+            let session = p.jobs.get(&job_id)?.session_id?;
+            p.sessions.get(&session)?.owner.clone()
+        });
+        session_owner
+            .or_else(|| super::principal::current().map(|p| p.user))
+            .unwrap_or_default()
+    }
+}
+
+/// Whether the current principal may see `job` (see [`Services::visible_job`]).
+fn job_visible(p: &crate::store::Projections, job: &JobView) -> bool {
+    match job.session_id {
+        Some(session) => p
+            .sessions
+            .get(&session)
+            .is_some_and(|d| super::principal::may_see(d.owner.as_deref())),
+        None => super::principal::sees_all(),
     }
 }

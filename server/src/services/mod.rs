@@ -6,11 +6,13 @@
 pub mod admission;
 pub mod calibration;
 pub mod error;
+pub mod fair_queue;
 pub mod feedback;
 pub mod generations;
 pub mod history;
 pub mod job_actions;
 pub mod jobs;
+pub mod principal;
 pub mod progress;
 pub mod purge;
 pub mod rounds;
@@ -24,7 +26,6 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::runner::Runner;
@@ -71,8 +72,9 @@ pub struct Services {
     /// Settings.
     pub options: ServiceOptions,
     pub(crate) control: Mutex<JobControl>,
-    pub(crate) queue: mpsc::UnboundedSender<Uuid>,
-    pub(crate) queue_rx: Mutex<Option<mpsc::UnboundedReceiver<Uuid>>>,
+    /// Render jobs waiting for a worker, round-robin between users.
+    pub(crate) queue: fair_queue::FairQueue,
+    pub(crate) workers_started: AtomicBool,
     pub(crate) notice: Option<String>,
     pub(crate) round_index: Mutex<HashMap<Uuid, Uuid>>,
     /// Set by [`Services::shutdown`]: no job starts, running renders stop at their next step.
@@ -95,15 +97,14 @@ impl Services {
         options: ServiceOptions,
         model_notice: Option<String>,
     ) -> Arc<Services> {
-        let (queue, rx) = mpsc::unbounded_channel();
         Arc::new(Services {
             store,
             runner: Arc::new(runner),
             progress: ProgressHub::default(),
             options,
             control: Mutex::new(JobControl::default()),
-            queue,
-            queue_rx: Mutex::new(Some(rx)),
+            queue: fair_queue::FairQueue::default(),
+            workers_started: AtomicBool::new(false),
             notice: model_notice,
             round_index: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),

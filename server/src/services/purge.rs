@@ -30,7 +30,10 @@ pub struct PurgeReport {
 impl Services {
     /// Deletes `session_id` if it is not deleted yet, then purges it.
     pub async fn purge_session(self: &Arc<Self>, session_id: Uuid) -> ServiceResult<PurgeReport> {
-        let known = self.store.session(session_id);
+        let known = self
+            .store
+            .session(session_id)
+            .filter(|d| super::principal::may_see(d.owner.as_deref()));
         match known {
             None => return Err(ServiceError::not_found("session", session_id)),
             Some(d) if !d.deleted => self.delete_session(session_id).await?,

@@ -13,7 +13,9 @@ use super::steering_inputs::session_seed;
 use super::{ServiceError, ServiceResult, Services};
 use crate::steering::basis::BasisRecipe;
 use crate::steering::config::{parse_yaml_new, render_yaml, BasisKind, Strategy, StrategyConfig};
-use crate::store::events::{BasisComputed, ExperimentCreated, SessionCreated, SessionDeleted};
+use crate::store::events::{
+    BasisComputed, ExperimentCreated, SessionCreated, SessionDeleted, SessionOwned,
+};
 use crate::store::{
     AppendRequest, Event, ExpectedVersion, ForkRequest, Id, NewEvent, StreamAppend, StreamId,
 };
@@ -177,6 +179,11 @@ impl Services {
             parent: None,
         });
         let mut events = vec![NewEvent::new(event)];
+        if let Some(owner) = super::principal::current() {
+            events.push(NewEvent::new(Event::SessionOwned(SessionOwned {
+                user: owner.user,
+            })));
+        }
         if let Some(basis) = self.basis_event(id, &config, prompt).await? {
             events.push(NewEvent::new(basis));
         }
@@ -302,11 +309,11 @@ impl Services {
             .field("round"));
         }
         let store = self.store.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            store.fork_session(ForkRequest::new(session_id, round))
-        })
-        .await
-        .map_err(|e| ServiceError::internal(e.to_string()))??;
+        let mut request = ForkRequest::new(session_id, round);
+        request.owner = super::principal::current().map(|p| p.user);
+        let outcome = tokio::task::spawn_blocking(move || store.fork_session(request))
+            .await
+            .map_err(|e| ServiceError::internal(e.to_string()))??;
         Ok(outcome.child_session_id)
     }
 }

@@ -22,6 +22,10 @@ pub const MAX_LABEL_CHARS: usize = 100;
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct NewToken {
     pub token_id: Uuid,
+    /// Whose token it is.
+    pub user: String,
+    /// Whether it sees and manages everything.
+    pub admin: bool,
     pub label: String,
     /// The secret: send it as `Authorization: Bearer <secret>`. It is not stored.
     pub secret: String,
@@ -46,9 +50,30 @@ fn on_access_stream(event: Event) -> AppendRequest {
     }
 }
 
-/// The event of a new token labelled `label`, and the token (with its secret).
-pub fn prepare(label: &str) -> ServiceResult<(AppendRequest, NewToken)> {
-    let label = label.trim();
+/// What a new token is for.
+#[derive(Debug, Clone)]
+pub struct TokenSpec {
+    /// Its user (`[A-Za-z0-9._-]`, 1..=64).
+    pub user: String,
+    /// Admin rights.
+    pub admin: bool,
+    /// A label (defaults to the user name).
+    pub label: String,
+}
+
+/// The event of a new token, and the token (with its secret).
+pub fn prepare(spec: &TokenSpec) -> ServiceResult<(AppendRequest, NewToken)> {
+    if !crate::store::events::valid_user_name(&spec.user) {
+        return Err(ServiceError::invalid(
+            "user",
+            "a user name is 1 to 64 of A-Z a-z 0-9 . _ -",
+        ));
+    }
+    let label = if spec.label.trim().is_empty() {
+        spec.user.as_str()
+    } else {
+        spec.label.trim()
+    };
     if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
         return Err(ServiceError::invalid(
             "label",
@@ -59,6 +84,8 @@ pub fn prepare(label: &str) -> ServiceResult<(AppendRequest, NewToken)> {
     let token_id = Uuid::now_v7();
     let event = Event::TokenCreated(TokenCreated {
         token_id: Id(token_id),
+        user: spec.user.clone(),
+        admin: spec.admin,
         label: label.to_string(),
         secret_hash: content_hash(secret.as_bytes()),
     });
@@ -66,6 +93,8 @@ pub fn prepare(label: &str) -> ServiceResult<(AppendRequest, NewToken)> {
         on_access_stream(event),
         NewToken {
             token_id,
+            user: spec.user.clone(),
+            admin: spec.admin,
             label: label.to_string(),
             secret,
         },
@@ -73,22 +102,27 @@ pub fn prepare(label: &str) -> ServiceResult<(AppendRequest, NewToken)> {
 }
 
 /// Creates a token (blocking; the CLI's path).
-pub fn create_blocking(store: &SledStore, label: &str) -> ServiceResult<NewToken> {
-    let (request, token) = prepare(label)?;
+pub fn create_blocking(store: &SledStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
+    let (request, token) = prepare(spec)?;
     store.append_blocking(request)?;
     Ok(token)
 }
 
 /// Creates a token (the API's path).
-pub async fn create(store: &SledStore, label: &str) -> ServiceResult<NewToken> {
-    let (request, token) = prepare(label)?;
+pub async fn create(store: &SledStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
+    let (request, token) = prepare(spec)?;
     store.append_async(request).await?;
     Ok(token)
 }
 
-/// The revocation of `token_id`, or 404 when there is no such live token.
+/// The revocation of `token_id`, or 404 when there is no such live token the current principal
+/// may manage (its own, or any for an admin).
 pub fn revocation(store: &SledStore, token_id: Uuid) -> ServiceResult<AppendRequest> {
-    let live = store.with_projections(|p| p.access.get(&token_id).is_some_and(|t| !t.revoked));
+    let live = store.with_projections(|p| {
+        p.access
+            .get(&token_id)
+            .is_some_and(|t| !t.revoked && super::principal::may_see(Some(&t.user)))
+    });
     if !live {
         return Err(ServiceError::not_found("token", token_id).field("token_id"));
     }
@@ -97,7 +131,9 @@ pub fn revocation(store: &SledStore, token_id: Uuid) -> ServiceResult<AppendRequ
     })))
 }
 
-/// Every token (secrets are never listed: they are not stored).
+/// The tokens the current principal may manage (secrets are never listed: not stored).
 pub fn list(store: &SledStore) -> Vec<TokenView> {
-    store.with_projections(|p| p.access.list())
+    let mut all = store.with_projections(|p| p.access.list());
+    all.retain(|t| super::principal::may_see(Some(&t.user)));
+    all
 }

@@ -11,20 +11,24 @@ use crate::store::backend::{
     AppendOutcome, AppendRequest, ExpectedVersion, NewEvent, StreamAppend,
 };
 use crate::store::error::{Result, StoreError};
-use crate::store::events::v1::{BasisComputedV1, ForkOriginV1, SessionCreatedV1, SessionForkedV1};
+use crate::store::events::v1::{
+    BasisComputedV1, ForkOriginV1, SessionCreatedV1, SessionForkedV1, SessionOwnedV1,
+};
 use crate::store::events::Event;
 use crate::store::ids::{Id, StreamId};
 use crate::store::projections::AsOf;
 use crate::store::sled_store::SledStore;
 
 /// A fork command. Reuse the same ids to retry it idempotently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkRequest {
     pub parent_session_id: Uuid,
     pub round: u32,
     pub child_session_id: Uuid,
     pub created_event_id: Uuid,
     pub forked_event_id: Uuid,
+    /// Who the branch belongs to (`session.owned`), when auth is on.
+    pub owner: Option<String>,
 }
 
 impl ForkRequest {
@@ -36,6 +40,7 @@ impl ForkRequest {
             child_session_id: Uuid::now_v7(),
             created_event_id: Uuid::now_v7(),
             forked_event_id: Uuid::now_v7(),
+            owner: None,
         }
     }
 }
@@ -128,6 +133,12 @@ impl SledStore {
                     summary_json: basis.summary_json.clone(),
                     device: basis.device.clone(),
                 }),
+            ));
+        }
+        if let Some(user) = &req.owner {
+            child_events.push(NewEvent::with_id(
+                Uuid::from_u128(req.created_event_id.as_u128() ^ 2),
+                Event::SessionOwned(SessionOwnedV1 { user: user.clone() }),
             ));
         }
         let append = self.append_blocking(AppendRequest {

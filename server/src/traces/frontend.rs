@@ -134,7 +134,7 @@ pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<FrontendR
     let round_id = optional_id("round_id", ev.round_id.as_deref())?;
     if let Some(id) = session_id {
         match store.session(id) {
-            Some(d) if !d.deleted => {}
+            Some(d) if !d.deleted && crate::services::principal::may_see(d.owner.as_deref()) => {}
             _ => return Err(ServiceError::not_found("session", id).field("session_id")),
         }
     }

@@ -105,7 +105,7 @@ fn fork_starts_from_the_parent_state_with_lineage_in_both() {
     let parent = p.sessions[0];
     let at3 = store.session_at(parent, AsOf::EndOfRound(3)).unwrap();
     let req = ForkRequest::new(parent, 3);
-    let out = store.fork_session(req).unwrap();
+    let out = store.fork_session(req.clone()).unwrap();
     let child = store.session(out.child_session_id).unwrap();
     let lineage = child.lineage.parent.clone().unwrap();
     assert_eq!(

@@ -288,6 +288,8 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
             StreamId::Access,
             Event::TokenCreated(TokenCreatedV1 {
                 token_id: Id(Uuid::from_u128(0x70CE)),
+                user: "alice".into(),
+                admin: false,
                 label: "lab laptop".into(),
                 secret_hash: "5e".repeat(32),
             }),
@@ -296,6 +298,12 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
             StreamId::Access,
             Event::TokenRevoked(TokenRevokedV1 {
                 token_id: Id(Uuid::from_u128(0x70CE)),
+            }),
+        ),
+        (
+            session,
+            Event::SessionOwned(SessionOwnedV1 {
+                user: "alice".into(),
             }),
         ),
     ]

@@ -29,6 +29,7 @@
 //! | 24 | session.purged | 1 | session |
 //! | 25 | token.created | 1 | access |
 //! | 26 | token.revoked | 1 | access |
+//! | 27 | session.owned | 1 | session |
 
 pub mod upcast;
 pub mod v1;
@@ -37,7 +38,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
-pub use validate::validate_event;
+pub use validate::{valid_user_name, validate_event};
 
 use crate::store::codec;
 use crate::store::error::DecodeError;
@@ -80,6 +81,8 @@ pub type SessionPurged = v1::SessionPurgedV1;
 pub type TokenCreated = v1::TokenCreatedV1;
 /// Current `token.revoked` payload.
 pub type TokenRevoked = v1::TokenRevokedV1;
+/// Current `session.owned` payload.
+pub type SessionOwned = v1::SessionOwnedV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -178,6 +181,7 @@ catalogue! {
     SessionPurged => (24, "session.purged", 1, SessionPurged),
     TokenCreated => (25, "token.created", 1, TokenCreated),
     TokenRevoked => (26, "token.revoked", 1, TokenRevoked),
+    SessionOwned => (27, "session.owned", 1, SessionOwned),
 }
 
 impl std::fmt::Display for EventType {
@@ -218,6 +222,6 @@ mod tests {
             assert_eq!(EventType::from_code(t.code()), Some(t));
             assert_eq!(EventType::from_name(t.name()), Some(t));
         }
-        assert_eq!(EventType::ALL.len(), 21);
+        assert_eq!(EventType::ALL.len(), 27);
     }
 }

@@ -226,10 +226,20 @@ pub struct SessionPurgedV1 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct TokenCreatedV1 {
     pub token_id: Id,
+    /// Whose token it is: the sessions it creates are theirs (`[A-Za-z0-9._-]`, 1..=64).
+    pub user: String,
+    /// Admins see and manage every user's sessions and tokens.
+    pub admin: bool,
     /// What it is for (≤ 100 characters).
     pub label: String,
     /// Lowercase hex BLAKE2b-256 of the secret.
     pub secret_hash: String,
+}
+
+/// The user a session belongs to (appended with `session.created` when auth is on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct SessionOwnedV1 {
+    pub user: String,
 }
 
 /// An API token was revoked; it no longer authenticates.

@@ -34,7 +34,7 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::RequestCompleted(_), StreamId::Requests) => true,
         (Event::A1111OptionsSet(_), StreamId::Generations) => true,
         (Event::EventRedacted(_), _) => true,
-        (Event::SessionPurged(_), StreamId::Session(_)) => true,
+        (Event::SessionPurged(_) | Event::SessionOwned(_), StreamId::Session(_)) => true,
         (Event::TokenCreated(_) | Event::TokenRevoked(_), StreamId::Access) => true,
         (
             Event::JobQueued(_)
@@ -141,7 +141,9 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         Event::RequestCompleted(e) => json("body_json", &e.body_json),
         Event::A1111OptionsSet(e) => json("options_json", &e.options_json),
         Event::EventRedacted(_) | Event::SessionPurged(_) | Event::TokenRevoked(_) => Ok(()),
+        Event::SessionOwned(e) => user_name(&e.user),
         Event::TokenCreated(e) => {
+            user_name(&e.user)?;
             if e.label.chars().count() > 100 {
                 return Err(InvalidEvent::Field {
                     field: "label",
@@ -169,5 +171,24 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         | Event::JobStarted(_)
         | Event::JobFailed(_)
         | Event::JobCancelled(_) => Ok(()),
+    }
+}
+
+/// A user name: 1..=64 of `[A-Za-z0-9._-]`.
+pub fn valid_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn user_name(name: &str) -> Result<(), InvalidEvent> {
+    if valid_user_name(name) {
+        Ok(())
+    } else {
+        Err(InvalidEvent::Field {
+            field: "user",
+            reason: "1 to 64 of A-Z a-z 0-9 . _ -".into(),
+        })
     }
 }

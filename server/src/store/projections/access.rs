@@ -13,6 +13,10 @@ use crate::store::{Envelope, Event};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TokenView {
     pub token_id: Uuid,
+    /// Whose token it is.
+    pub user: String,
+    /// Whether it may see and manage everything.
+    pub admin: bool,
     pub label: String,
     pub created_at_us: i64,
     pub revoked: bool,
@@ -60,6 +64,8 @@ pub fn apply(tokens: &mut Tokens, env: Envelope) -> bool {
                 t.token_id.0,
                 TokenView {
                     token_id: t.token_id.0,
+                    user: t.user,
+                    admin: t.admin,
                     label: t.label,
                     created_at_us: env.recorded_at_us,
                     revoked: false,

@@ -66,6 +66,8 @@ pub struct SessionSummary {
     pub converged: bool,
     pub parent: Option<ForkParent>,
     pub children: usize,
+    /// The user it belongs to, if any.
+    pub owner: Option<String>,
     pub created_at_us: i64,
     pub updated_at_us: i64,
     pub version: u64,
@@ -84,6 +86,7 @@ impl From<&SessionDetail> for SessionSummary {
             converged: d.converged,
             parent: d.lineage.parent.clone(),
             children: d.lineage.children.len(),
+            owner: d.owner.clone(),
             created_at_us: d.created_at_us,
             updated_at_us: d.updated_at_us,
             version: d.version,

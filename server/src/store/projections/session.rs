@@ -184,6 +184,8 @@ pub struct SessionDetail {
     pub seed_renewals: Vec<SeedRenewal>,
     pub lineage: Lineage,
     pub deleted: bool,
+    /// The user it belongs to (`session.owned`); `None` for sessions made without auth.
+    pub owner: Option<String>,
     pub created_at_us: i64,
     pub updated_at_us: i64,
     /// Stream version of the last applied event.
@@ -235,6 +237,7 @@ impl SessionDetail {
             seed_renewals: Vec::new(),
             lineage: Lineage::default(),
             deleted: false,
+            owner: None,
             created_at_us: env.recorded_at_us,
             updated_at_us: env.recorded_at_us,
             version: env.stream_version,
@@ -468,6 +471,10 @@ impl SessionDetail {
             Event::SessionDeleted(_) => {
                 self.deleted = true;
                 self.status = SessionStatus::Deleted;
+                true
+            }
+            Event::SessionOwned(o) => {
+                self.owner = Some(o.user);
                 true
             }
             Event::ExperimentCreated(_)
