@@ -71,7 +71,9 @@ fn auth_policy(args: &ServeArgs) -> Result<crate::http::auth::AuthPolicy, ServeE
     }
     let api_auth = match &args.api_auth {
         Some(_) if args.auth == AuthMode::None => {
-            return Err(ServeError::Auth("--api-auth needs --auth token".into()))
+            return Err(ServeError::Auth(
+                "--api-auth needs --auth token or --auth accounts".into(),
+            ))
         }
         Some(raw) => Some(AuthPolicy::parse_api_auth(raw).map_err(ServeError::Auth)?),
         None => None,
@@ -165,7 +167,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         services,
     };
     let state_services = Arc::clone(&state.services);
-    let no_token_yet = state.runtime.auth.mode == crate::http::auth::AuthMode::Token
+    let no_token_yet = state.runtime.auth.mode != crate::http::auth::AuthMode::None
         && !state.store.with_projections(|p| p.access.any_live());
     let router = crate::http::router(state);
 

@@ -458,3 +458,21 @@ fn a_network_address_without_auth_is_refused_and_tokens_are_made_offline() {
     assert_eq!(out.status.code(), Some(1), "revoking twice is an error");
     assert_eq!(stderr_lines(&out).len(), 1);
 }
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = data.to_str().unwrap();
+    let args = ["user", "add", "--data-dir", dir, "--user", "ada"];
+    let out = stablesteering_with_stdin(&args, "short\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_lines(&out)[0].contains("password"));
+    let out = stablesteering_with_stdin(&args, "a long enough secret\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("password set for ada"));
+}

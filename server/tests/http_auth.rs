@@ -348,3 +348,72 @@ async fn users_see_only_their_own_sessions_and_admins_see_all() {
     let (status, _) = call("DELETE", format!("/sessions/{child_id}"), admin, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_log_in_with_a_password_and_logout_ends_that_login() {
+    let server = TestServer::start_with(|runtime| {
+        runtime.auth = AuthPolicy {
+            mode: AuthMode::Accounts,
+            api_auth: None,
+            secure_cookie: true,
+        };
+    })
+    .await;
+    let store = server.state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        stablesteering::services::passwords::set_blocking(&store, "ada", false, "correct horse")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let urlencoded = [("content-type", "application/x-www-form-urlencoded")];
+    let (_, _, page) = server.request("GET", "/login", None, &[]).await;
+    assert!(String::from_utf8_lossy(&page).contains("name=\"password\""));
+    let (status, headers, _) = server
+        .request(
+            "POST",
+            "/login",
+            Some("user=ada&password=wrong+horse".into()),
+            &urlencoded,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    let (status, headers, _) = server
+        .request(
+            "POST",
+            "/login",
+            Some("user=ada&password=correct+horse".into()),
+            &urlencoded,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let (status, _, _) = server
+        .request("GET", "/api/sessions", None, &[("cookie", &pair)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Logout revokes that login's token (a pasted API token would be left alone).
+    let with_cookie = [("cookie", pair.as_str())];
+    let (status, _, _) = server.request("POST", "/logout", None, &with_cookie).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = server
+        .request("GET", "/api/sessions", None, &with_cookie)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The log holds an Argon2 hash, never the password.
+    let admin = format!("Bearer {}", token(&server, "root", true).await);
+    let (_, _, bytes) = server
+        .request(
+            "GET",
+            "/api/export?format=jsonl",
+            None,
+            &[("authorization", &admin)],
+        )
+        .await;
+    let export = String::from_utf8_lossy(&bytes);
+    assert!(export.contains("password.set") && export.contains("argon2id"));
+    assert!(!export.contains("correct horse"));
+}

@@ -20,6 +20,7 @@ pub mod bench_ui;
 pub mod render;
 pub mod steer;
 pub mod token;
+pub mod user;
 
 /// Steer Stable Diffusion by preference.
 #[derive(Debug, Parser)]
@@ -49,6 +50,9 @@ pub enum Command {
     /// API tokens for `serve --auth token` (on a stopped server).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Passwords for `serve --auth accounts` (on a stopped server).
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Measure performance; results belong in docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -149,8 +153,10 @@ pub struct ServeArgs {
     #[arg(long, env = "STABLESTEERING_RATE_LIMIT", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND)]
     pub rate_limit: u32,
 
-    /// Who may use the server: `none` (only allowed on a loopback address) or `token` (every
-    /// request needs an API token; create the first with `stablesteering token add`).
+    /// Who may use the server: `none` (only allowed on a loopback address), `token` (every
+    /// request needs an API token; create the first with `stablesteering token add`), or
+    /// `accounts` (tokens, and the web app's login also takes a user name and password set with
+    /// `stablesteering user add`).
     #[arg(long, env = "STABLESTEERING_AUTH", value_enum, default_value = "none")]
     pub auth: crate::http::auth::AuthMode,
 
@@ -190,6 +196,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Render(args) => render::run(*args),
         Command::Store(pass) => PassThrough::finish(crate::store::cli::run_store(&pass.args)),
         Command::Token(command) => token::run(command),
+        Command::User(command) => user::run(command),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

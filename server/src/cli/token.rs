@@ -50,7 +50,7 @@ pub struct DataDir {
     pub data_dir: PathBuf,
 }
 
-fn open(dir: &DataDir) -> Result<SledStore, Failure> {
+pub fn open(dir: &DataDir) -> Result<SledStore, Failure> {
     let options = StoreOptions {
         create_if_missing: true,
         ..StoreOptions::default()

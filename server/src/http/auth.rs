@@ -35,6 +35,9 @@ pub enum AuthMode {
     None,
     /// Every request needs an API token.
     Token,
+    /// Like `token`, and people can also log in to the web app with a user name and password
+    /// (`stablesteering user add`); the login mints a token for the cookie.
+    Accounts,
 }
 
 /// How requests are authenticated.
@@ -70,7 +73,7 @@ fn is_open(method: &Method, path: &str) -> bool {
 }
 
 /// What the request presents: a bearer/basic password, or the login cookie.
-fn presented(headers: &HeaderMap) -> Vec<String> {
+pub fn presented(headers: &HeaderMap) -> Vec<String> {
     let mut secrets = Vec::new();
     if let Some(value) = headers
         .get(header::AUTHORIZATION)

@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::auth::{encode_component, identify, COOKIE};
+use super::auth::{encode_component, identify, AuthMode, COOKIE};
+use crate::services::{passwords, tokens};
 use crate::state::AppState;
 
 /// How long the login cookie lasts.
@@ -31,7 +32,14 @@ struct Next {
 
 #[derive(Deserialize)]
 struct LoginForm {
+    /// An API token (`--auth token` and `accounts`).
+    #[serde(default)]
     token: String,
+    /// User name and password (`--auth accounts`).
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
     #[serde(default)]
     next: Option<String>,
 }
@@ -53,7 +61,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn form(next: &str, error: Option<&str>) -> Html<String> {
+fn form(next: &str, error: Option<&str>, accounts: bool) -> Html<String> {
     let error = error.map_or(String::new(), |e| {
         format!("<p class=\"error\">{}</p>", escape(e))
     });
@@ -63,18 +71,34 @@ fn form(next: &str, error: Option<&str>) -> Html<String> {
          <style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}\
          input{{width:100%;padding:.5rem;margin:.5rem 0;box-sizing:border-box}}button{{padding:.5rem 1rem}}\
          .error{{color:#b00020}}</style></head><body><h1>StableSteering</h1>\
-         <p>This server needs an API token. Create one on the server with \
-         <code>stablesteering token add --data-dir DIR --label NAME</code>.</p>{error}\
+         {error}{accounts}\
          <form method=\"post\" action=\"/login\"><label for=\"token\">API token</label>\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required>\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\"><button type=\"submit\">Log in</button></form>\
-         </body></html>",
+         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\
+         <input type=\"hidden\" name=\"next\" value=\"{next}\"><button type=\"submit\">Log in with a token</button></form>\
+         <p>An administrator creates tokens on the server with \
+         <code>stablesteering token add --data-dir DIR --user NAME</code>.</p></body></html>",
         next = escape(next),
+        accounts = if accounts {
+            format!(
+                "<form method=\"post\" action=\"/login\"><label for=\"user\">User</label>\
+                 <input id=\"user\" name=\"user\" autocomplete=\"username\" required>\
+                 <label for=\"password\">Password</label>\
+                 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+                 <input type=\"hidden\" name=\"next\" value=\"{}\"><button type=\"submit\">Log in</button></form><hr>",
+                escape(next)
+            )
+        } else {
+            String::new()
+        },
     ))
 }
 
-async fn page(Query(q): Query<Next>) -> Html<String> {
-    form(&local_target(q.next.as_deref()), None)
+fn accounts(state: &AppState) -> bool {
+    state.runtime.auth.mode == AuthMode::Accounts
+}
+
+async fn page(State(state): State<AppState>, Query(q): Query<Next>) -> Html<String> {
+    form(&local_target(q.next.as_deref()), None, accounts(&state))
 }
 
 fn cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
@@ -85,18 +109,43 @@ fn cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
-async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
-    let next = local_target(f.next.as_deref());
+/// The secret for the cookie: the posted token if valid, or a token minted for a valid
+/// user/password pair (`--auth accounts`).
+async fn secret_of(state: &AppState, f: &LoginForm) -> Option<String> {
+    if accounts(state) && !f.user.is_empty() {
+        let (store, user, password) = (state.store.clone(), f.user.clone(), f.password.clone());
+        let who = tokio::task::spawn_blocking(move || {
+            passwords::verify_blocking(&store, &user, &password)
+        })
+        .await
+        .ok()??;
+        let spec = tokens::TokenSpec {
+            user: who.user,
+            admin: who.admin,
+            label: tokens::WEB_LOGIN_LABEL.into(),
+        };
+        return tokens::create(&state.store, &spec)
+            .await
+            .ok()
+            .map(|t| t.secret);
+    }
     let token = f.token.trim();
     let plausible =
         !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic());
-    if !plausible || identify(&state, token).is_none() {
+    (plausible && identify(state, token).is_some()).then(|| token.to_string())
+}
+
+async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    let next = local_target(f.next.as_deref());
+    let Some(secret) = secret_of(&state, &f).await else {
+        let error = Some("Those credentials are not valid.");
         return (
             StatusCode::UNAUTHORIZED,
-            form(&next, Some("That token is not valid.")),
+            form(&next, error, accounts(&state)),
         )
             .into_response();
-    }
+    };
+    let token = secret.as_str();
     let mut response = Redirect::to(&next).into_response();
     let secure = state.runtime.auth.secure_cookie;
     response.headers_mut().insert(
@@ -106,7 +155,13 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
     response
 }
 
-async fn logout(State(state): State<AppState>) -> Response {
+async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    // A password login's token ends with the login; a pasted API token is left alone.
+    for secret in super::auth::presented(&headers) {
+        if let Some(request) = tokens::logout_revocation(&state.store, &secret) {
+            let _ = state.store.append_async(request).await;
+        }
+    }
     let mut response =
         Redirect::to(&format!("/login?next={}", encode_component("/"))).into_response();
     let secure = state.runtime.auth.secure_cookie;
@@ -127,7 +182,7 @@ mod tests {
             assert_eq!(local_target(Some(hostile)), "/", "{hostile}");
         }
         assert_eq!(local_target(None), "/");
-        assert!(form("/\"><script>", None)
+        assert!(form("/\"><script>", None, true)
             .0
             .contains("/&quot;&gt;&lt;script&gt;"));
     }

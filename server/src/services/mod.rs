@@ -12,6 +12,7 @@ pub mod generations;
 pub mod history;
 pub mod job_actions;
 pub mod jobs;
+pub mod passwords;
 pub mod principal;
 pub mod progress;
 pub mod purge;

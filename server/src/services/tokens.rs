@@ -13,6 +13,9 @@ use crate::store::{
     AppendRequest, Event, ExpectedVersion, Id, NewEvent, SledStore, StreamAppend, StreamId,
 };
 
+/// Label of the tokens a password login mints (logout revokes them; others are left alone).
+pub const WEB_LOGIN_LABEL: &str = "web login";
+
 /// Prefix of every secret (so a leaked one is recognizable by secret scanners).
 pub const SECRET_PREFIX: &str = "sst_";
 /// Longest label.
@@ -136,4 +139,17 @@ pub fn list(store: &SledStore) -> Vec<TokenView> {
     let mut all = store.with_projections(|p| p.access.list());
     all.retain(|t| super::principal::may_see(Some(&t.user)));
     all
+}
+
+/// The revocation of the web-login token whose secret is `secret`, if it is one.
+pub fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendRequest> {
+    let id = store.with_projections(|p| {
+        p.access
+            .authenticate(secret)
+            .filter(|t| t.label == WEB_LOGIN_LABEL)
+            .map(|t| t.token_id)
+    })?;
+    Some(on_access_stream(Event::TokenRevoked(TokenRevoked {
+        token_id: Id(id),
+    })))
 }

@@ -169,7 +169,9 @@ pub fn summarize(event: &Event) -> String {
         Event::RequestCompleted(e) => format!("{} {} answered {}", e.method, e.path, e.status),
         Event::A1111OptionsSet(_) => "A1111 options set".to_string(),
         Event::EventRedacted(_) => "(purged)".to_string(),
-        Event::TokenCreated(_) | Event::TokenRevoked(_) => "API token changed".to_string(),
+        Event::TokenCreated(_) | Event::TokenRevoked(_) | Event::PasswordSet(_) => {
+            "access changed".to_string()
+        }
         Event::SessionOwned(o) => format!("owned by {}", o.user),
         Event::SessionPurged(e) => format!(
             "session purged: {} events redacted, {} images removed",

@@ -306,6 +306,14 @@ pub fn sample_events() -> Vec<(StreamId, Event)> {
                 user: "alice".into(),
             }),
         ),
+        (
+            StreamId::Access,
+            Event::PasswordSet(PasswordSetV1 {
+                user: "alice".into(),
+                admin: true,
+                password_phc: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA".into(),
+            }),
+        ),
     ]
 }
 

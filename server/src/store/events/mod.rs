@@ -30,6 +30,7 @@
 //! | 25 | token.created | 1 | access |
 //! | 26 | token.revoked | 1 | access |
 //! | 27 | session.owned | 1 | session |
+//! | 28 | password.set | 1 | access |
 
 pub mod upcast;
 pub mod v1;
@@ -83,6 +84,8 @@ pub type TokenCreated = v1::TokenCreatedV1;
 pub type TokenRevoked = v1::TokenRevokedV1;
 /// Current `session.owned` payload.
 pub type SessionOwned = v1::SessionOwnedV1;
+/// Current `password.set` payload.
+pub type PasswordSet = v1::PasswordSetV1;
 
 macro_rules! catalogue {
     ($( $variant:ident => ($code:literal, $name:literal, $ver:literal, $payload:ty) ),* $(,)?) => {
@@ -182,6 +185,7 @@ catalogue! {
     TokenCreated => (25, "token.created", 1, TokenCreated),
     TokenRevoked => (26, "token.revoked", 1, TokenRevoked),
     SessionOwned => (27, "session.owned", 1, SessionOwned),
+    PasswordSet => (28, "password.set", 1, PasswordSet),
 }
 
 impl std::fmt::Display for EventType {
@@ -222,6 +226,6 @@ mod tests {
             assert_eq!(EventType::from_code(t.code()), Some(t));
             assert_eq!(EventType::from_name(t.name()), Some(t));
         }
-        assert_eq!(EventType::ALL.len(), 27);
+        assert_eq!(EventType::ALL.len(), 28);
     }
 }

@@ -242,6 +242,15 @@ pub struct SessionOwnedV1 {
     pub user: String,
 }
 
+/// A user's password was set (`--auth accounts`): the PHC string of its Argon2id hash, never the
+/// password itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct PasswordSetV1 {
+    pub user: String,
+    pub admin: bool,
+    pub password_phc: String,
+}
+
 /// An API token was revoked; it no longer authenticates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct TokenRevokedV1 {

@@ -35,7 +35,10 @@ fn check_stream(stream: &StreamId, event: &Event) -> Result<(), InvalidEvent> {
         (Event::A1111OptionsSet(_), StreamId::Generations) => true,
         (Event::EventRedacted(_), _) => true,
         (Event::SessionPurged(_) | Event::SessionOwned(_), StreamId::Session(_)) => true,
-        (Event::TokenCreated(_) | Event::TokenRevoked(_), StreamId::Access) => true,
+        (
+            Event::TokenCreated(_) | Event::TokenRevoked(_) | Event::PasswordSet(_),
+            StreamId::Access,
+        ) => true,
         (
             Event::JobQueued(_)
             | Event::JobStarted(_)
@@ -142,6 +145,16 @@ fn check_values(event: &Event) -> Result<(), InvalidEvent> {
         Event::A1111OptionsSet(e) => json("options_json", &e.options_json),
         Event::EventRedacted(_) | Event::SessionPurged(_) | Event::TokenRevoked(_) => Ok(()),
         Event::SessionOwned(e) => user_name(&e.user),
+        Event::PasswordSet(e) => {
+            user_name(&e.user)?;
+            if !e.password_phc.starts_with("$argon2") || e.password_phc.len() > 256 {
+                return Err(InvalidEvent::Field {
+                    field: "password_phc",
+                    reason: "must be an Argon2 PHC string".into(),
+                });
+            }
+            Ok(())
+        }
         Event::TokenCreated(e) => {
             user_name(&e.user)?;
             if e.label.chars().count() > 100 {

@@ -28,6 +28,9 @@ pub struct Tokens {
     by_id: BTreeMap<Uuid, TokenView>,
     #[serde(skip)]
     by_hash: HashMap<String, Uuid>,
+    /// `user → (admin, Argon2 PHC string)` of users with a password.
+    #[serde(skip)]
+    passwords: HashMap<String, (bool, String)>,
 }
 
 impl Tokens {
@@ -49,9 +52,14 @@ impl Tokens {
         self.by_id.get(id)
     }
 
-    /// Whether any live token exists.
+    /// Whether any live token (or password) exists.
     pub fn any_live(&self) -> bool {
-        self.by_id.values().any(|t| !t.revoked)
+        self.by_id.values().any(|t| !t.revoked) || !self.passwords.is_empty()
+    }
+
+    /// `(admin, PHC hash)` of `user`'s password, if they have one.
+    pub fn password_of(&self, user: &str) -> Option<(bool, String)> {
+        self.passwords.get(user).cloned()
     }
 }
 
@@ -71,6 +79,10 @@ pub fn apply(tokens: &mut Tokens, env: Envelope) -> bool {
                     revoked: false,
                 },
             );
+            true
+        }
+        Event::PasswordSet(p) => {
+            tokens.passwords.insert(p.user, (p.admin, p.password_phc));
             true
         }
         Event::TokenRevoked(t) => match tokens.by_id.get_mut(&t.token_id.0) {

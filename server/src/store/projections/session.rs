@@ -486,7 +486,8 @@ impl SessionDetail {
             | Event::RequestCompleted(_)
             | Event::A1111OptionsSet(_)
             | Event::TokenCreated(_)
-            | Event::TokenRevoked(_) => false,
+            | Event::TokenRevoked(_)
+            | Event::PasswordSet(_) => false,
             // A purged session has no projection; these never reach one.
             Event::EventRedacted(_) | Event::SessionPurged(_) => true,
         };
