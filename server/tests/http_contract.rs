@@ -674,6 +674,15 @@ async fn openapi_describes_bodies_parameters_and_every_error_shape() {
     );
     assert!(op("post", "/sessions")["requestBody"].is_object());
     assert!(op("post", "/sdapi/v1/txt2img")["requestBody"].is_object());
+    // Body limits are named per route.
+    assert_eq!(
+        op("post", "/sdapi/v1/txt2img")["requestBody"]["x-max-body-bytes"],
+        32 * 1024 * 1024
+    );
+    assert_eq!(
+        op("post", "/sessions")["requestBody"]["x-max-body-bytes"],
+        256 * 1024
+    );
     // Ids are UUIDs; query parameters come from the query structs.
     assert_eq!(feedback["parameters"][0]["schema"]["format"], "uuid");
     let jobs = op("get", "/api/jobs");

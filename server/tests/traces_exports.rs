@@ -223,14 +223,16 @@ async fn trace_report_frontend_events_and_exports() {
     assert!(!server.dir.path().join("x").exists());
     assert!(!data_dir.join("traces/x").exists());
 
-    // Unknown session: 404, still nothing written.
+    // Unknown session: accepted into the global stream as the reference does, with no report
+    // link and no per-session folder.
     let unknown = Uuid::now_v7();
     let (status, body) = post_event(
         &server,
         json!({"event": "page.loaded", "page": "/", "session_id": unknown.to_string()}),
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"ok": true, "report_url": null}), "{body}");
     assert!(!data_dir
         .join("traces/sessions")
         .join(unknown.to_string())

@@ -89,8 +89,11 @@ fn optional_id(field: &str, raw: Option<&str>) -> ServiceResult<Option<Uuid>> {
     }
 }
 
-/// Checks an event (against the store for its session) and shapes the record to store.
-pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<FrontendRecord> {
+/// Checks an event and shapes the record to store; the flag says whether it names a live
+/// session the caller may see (only those get a per-session trace and a report link; an
+/// unknown one is still accepted into the global stream, as the reference does, but creates
+/// no folder).
+pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<(FrontendRecord, bool)> {
     if !is_event_name(&ev.event) {
         return Err(ServiceError::invalid(
             "event",
@@ -132,20 +135,20 @@ pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<FrontendR
     }
     let session_id = optional_id("session_id", ev.session_id.as_deref())?;
     let round_id = optional_id("round_id", ev.round_id.as_deref())?;
-    if let Some(id) = session_id {
-        match store.session(id) {
-            Some(d) if !d.deleted && crate::services::principal::may_see(d.owner.as_deref()) => {}
-            _ => return Err(ServiceError::not_found("session", id).field("session_id")),
-        }
-    }
-    Ok(FrontendRecord {
+    let known = session_id.is_some_and(|id| {
+        store
+            .session(id)
+            .is_some_and(|d| !d.deleted && crate::services::principal::may_see(d.owner.as_deref()))
+    });
+    let record = FrontendRecord {
         timestamp: super::now_iso(),
         event: ev.event,
         page: ev.page,
         session_id,
         round_id,
         details,
-    })
+    };
+    Ok((record, known))
 }
 
 /// The global stream.
@@ -169,14 +172,14 @@ fn append_line(path: &Path, line: &[u8]) -> std::io::Result<()> {
     file.write_all(line)
 }
 
-/// Appends a validated record to the global stream and its session's stream (blocking I/O:
-/// call from a blocking thread).
-pub fn append(data_dir: &Path, record: &FrontendRecord) -> std::io::Result<()> {
+/// Appends a validated record to the global stream and, for a `known` session, to its
+/// session's stream (blocking I/O: call from a blocking thread).
+pub fn append(data_dir: &Path, record: &FrontendRecord, known: bool) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
     let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     append_line(&global_path(data_dir), &line)?;
-    if let Some(id) = record.session_id {
+    if let Some(id) = record.session_id.filter(|_| known) {
         append_line(&session_path(data_dir, id), &line)?;
     }
     Ok(())
@@ -216,12 +219,13 @@ pub async fn accept(
     data_dir: PathBuf,
     ev: FrontendEvent,
 ) -> ServiceResult<Accepted> {
-    let record = validate(store, ev)?;
+    let (record, known) = validate(store, ev)?;
     let report_url = record
         .session_id
+        .filter(|_| known)
         .map(|id| format!("/sessions/{id}/trace-report"));
     let stored = record.clone();
-    tokio::task::spawn_blocking(move || append(&data_dir, &stored))
+    tokio::task::spawn_blocking(move || append(&data_dir, &stored, known))
         .await
         .map_err(|e| ServiceError::internal(format!("trace writer failed: {e}")))?
         .map_err(|e| ServiceError::internal(format!("cannot write the frontend trace: {e}")))?;

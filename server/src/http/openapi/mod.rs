@@ -222,9 +222,27 @@ fn operation(route: &Route, generators: &mut Generators) -> Value {
         "responses": responses,
     });
     if let Some(content) = content(route.request, &mut generators.request) {
-        op["requestBody"] = json!({"required": true, "content": content});
+        let limit = body_limit(route.path);
+        op["requestBody"] = json!({
+            "required": true,
+            "description": format!("At most {} KiB (413 beyond)", limit / 1024),
+            "x-max-body-bytes": limit,
+            "content": content,
+        });
     }
     op
+}
+
+/// The body limit the router applies to `path` (see `http/mod.rs` and `a1111/mod.rs`).
+fn body_limit(path: &str) -> usize {
+    match path {
+        "/sdapi/v1/txt2img" | "/sdapi/v1/img2img" | "/sdapi/v1/png-info" => {
+            crate::http::a1111::IMAGE_BODY_LIMIT
+        }
+        p if p.starts_with("/sdapi/") => crate::http::a1111::SMALL_BODY_LIMIT,
+        "/frontend-events" => crate::http::traces::MAX_FRONTEND_BODY,
+        _ => crate::http::JSON_BODY_LIMIT,
+    }
 }
 
 /// The OpenAPI document.
