@@ -498,17 +498,6 @@ impl Services {
         Ok(self.record_of(&job))
     }
 
-    /// A job the current principal may see (its session's owner, or an admin; jobs without a
-    /// session, A1111's, only admins), else 404.
-    pub fn visible_job(&self, job_id: Uuid) -> ServiceResult<JobView> {
-        self.store
-            .with_projections(|p| {
-                let job = p.jobs.get(&job_id)?;
-                job_visible(p, job).then(|| job.clone())
-            })
-            .ok_or_else(|| ServiceError::not_found("job", job_id))
-    }
-
     /// The API view of a stored job.
     pub fn record_of(&self, job: &JobView) -> JobRecord {
         let live = self.progress.latest(job.job_id);
@@ -570,7 +559,7 @@ impl Services {
                 .values()
                 .rev()
                 .filter(|j| session.is_none() || j.session_id == session)
-                .filter(|j| job_visible(p, j))
+                .filter(|j| super::job_access::job_visible(p, j))
                 .take(limit)
                 .cloned()
                 .collect()
@@ -630,29 +619,5 @@ impl Services {
                 }
             }
         }
-    }
-}
-
-impl Services {
-    /// The queue lane of `job_id`: its session's owner, else the requesting user, else `""`.
-    fn lane_of(&self, job_id: Uuid) -> String {
-        let session_owner = self.store.with_projections(|p| {
-            let session = p.jobs.get(&job_id)?.session_id?;
-            p.sessions.get(&session)?.owner.clone()
-        });
-        session_owner
-            .or_else(|| super::principal::current().map(|p| p.user))
-            .unwrap_or_default()
-    }
-}
-
-/// Whether the current principal may see `job` (see [`Services::visible_job`]).
-fn job_visible(p: &crate::store::Projections, job: &JobView) -> bool {
-    match job.session_id {
-        Some(session) => p
-            .sessions
-            .get(&session)
-            .is_some_and(|d| super::principal::may_see(d.owner.as_deref())),
-        None => super::principal::sees_all(),
     }
 }

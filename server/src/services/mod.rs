@@ -10,6 +10,7 @@ pub mod fair_queue;
 pub mod feedback;
 pub mod generations;
 pub mod history;
+pub mod job_access;
 pub mod job_actions;
 pub mod jobs;
 pub mod passwords;

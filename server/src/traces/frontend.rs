@@ -2,11 +2,12 @@
 //!
 //! Each accepted event is appended as one JSON line
 //! `{timestamp, event, page, session_id, round_id, details}` to
-//! `<data dir>/traces/frontend-events.jsonl` and, when it names a session, to
-//! `<data dir>/traces/sessions/<uuid>/frontend-events.jsonl`. The session id must parse as a
-//! UUID of an existing session (400 when malformed, 404 when unknown), and the per-session
-//! path is built only from the parsed [`Uuid`], so no request text ever reaches a path (the
-//! reference let `"../../x"` write outside its folder).
+//! `<data dir>/traces/frontend-events.jsonl` and, when it names a live session the caller may
+//! see, to `<data dir>/traces/sessions/<uuid>/frontend-events.jsonl`. The session id must parse
+//! as a UUID (400 otherwise); an unknown one is accepted into the global stream only, with no
+//! report link, as the reference does. The per-session path is built only from the parsed
+//! [`Uuid`] of an existing session, so no request text ever reaches a path and no folder is
+//! made for a made-up id (the reference let `"../../x"` write outside its folder).
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
