@@ -158,8 +158,8 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
 async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     // A password login's token ends with the login; a pasted API token is left alone.
     for secret in super::auth::presented(&headers) {
-        if let Some(request) = tokens::logout_revocation(&state.store, &secret) {
-            let _ = state.store.append_async(request).await;
+        if let Err(e) = tokens::logout(&state.store, &secret).await {
+            tracing::warn!(error = %e, "could not revoke a web-login token at logout");
         }
     }
     let mut response =

@@ -73,11 +73,6 @@ async fn create(
 
 async fn revoke(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = parse_id("token", &id)?;
-    let request = tokens::revocation(&state.store, id)?;
-    state
-        .store
-        .append_async(request)
-        .await
-        .map_err(crate::services::ServiceError::from)?;
+    tokens::revoke(&state.store, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

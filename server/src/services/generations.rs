@@ -78,3 +78,24 @@ impl Services {
         })
     }
 }
+
+impl Services {
+    /// Records options posted to `/sdapi/v1/options` (already checked by the route) as an
+    /// `a1111.options_set` event on the generations stream.
+    pub async fn record_a1111_options(
+        &self,
+        options: serde_json::Map<String, serde_json::Value>,
+    ) -> ServiceResult<()> {
+        let event = Event::A1111OptionsSet(crate::store::events::A1111OptionsSet {
+            options_json: serde_json::Value::Object(options).to_string(),
+        });
+        self.store
+            .append_async(crate::store::AppendRequest::single(
+                StreamId::Generations,
+                crate::store::ExpectedVersion::Any,
+                vec![crate::store::NewEvent::new(event)],
+            ))
+            .await?;
+        Ok(())
+    }
+}

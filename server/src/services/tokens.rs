@@ -142,7 +142,7 @@ pub fn list(store: &SledStore) -> Vec<TokenView> {
 }
 
 /// The revocation of the web-login token whose secret is `secret`, if it is one.
-pub fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendRequest> {
+fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendRequest> {
     let id = store.with_projections(|p| {
         p.access
             .authenticate(secret)
@@ -152,4 +152,19 @@ pub fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendReques
     Some(on_access_stream(Event::TokenRevoked(TokenRevoked {
         token_id: Id(id),
     })))
+}
+
+/// Revokes `token_id` (the API's path).
+pub async fn revoke(store: &SledStore, token_id: Uuid) -> ServiceResult<()> {
+    store.append_async(revocation(store, token_id)?).await?;
+    Ok(())
+}
+
+/// Ends a password login: revokes the web-login token `secret`, if it is one (a pasted API
+/// token is left alone).
+pub async fn logout(store: &SledStore, secret: &str) -> ServiceResult<()> {
+    if let Some(request) = logout_revocation(store, secret) {
+        store.append_async(request).await?;
+    }
+    Ok(())
 }

@@ -167,14 +167,7 @@ impl TestServer {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let mut builder = Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder
-            .body(body.map_or_else(Body::empty, Body::from))
-            .expect("request");
-        let (status, bytes) = self.exchange(request).await;
+        let (status, _, bytes) = self.request(method, path, body, headers).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

@@ -7,9 +7,7 @@ use serde_json::{Map, Value};
 
 use super::errors::{A1111Error, A1111Result};
 use crate::state::AppState;
-use crate::store::events::A1111OptionsSet;
 use crate::store::projections::MAX_A1111_OPTIONS;
-use crate::store::{AppendRequest, Event, ExpectedVersion, NewEvent, StreamAppend, StreamId};
 
 /// Largest remembered value, as JSON.
 pub const MAX_OPTION_BYTES: usize = 4096;
@@ -66,20 +64,7 @@ pub async fn remember(state: &AppState, options: Map<String, Value>) -> A1111Res
             format!("at most {MAX_A1111_OPTIONS} options are kept; this would make {kept}"),
         ));
     }
-    let event = Event::A1111OptionsSet(A1111OptionsSet {
-        options_json: Value::Object(options).to_string(),
-    });
-    state
-        .store
-        .append_async(AppendRequest {
-            streams: vec![StreamAppend {
-                stream: StreamId::Generations,
-                expected: ExpectedVersion::Any,
-                events: vec![NewEvent::new(event)],
-            }],
-        })
-        .await
-        .map_err(|e| A1111Error::from(crate::services::ServiceError::from(e)))?;
+    state.services.record_a1111_options(options).await?;
     Ok(())
 }
 

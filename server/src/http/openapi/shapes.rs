@@ -83,7 +83,7 @@ pub fn components() -> Vec<(&'static str, Value)> {
 /// Our error body; `error_code` is one of [`ErrorKind`]'s codes.
 fn api_error() -> Value {
     let mut codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-    codes.dedup();
+    // Two kinds share `invalid_input` (400 and 422).
     codes.sort_unstable();
     codes.dedup();
     json!({
