@@ -7,17 +7,22 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::Tensor;
 
+use super::host_attention;
 use super::nn::{Conv2d, GroupNorm, LayerNorm, Linear};
 use super::weights::VarBuilder;
 
 /// Scaled dot-product attention of `[B, S, H*D]` inputs with `heads` heads. `scale` is left to
-/// the kernel (1/sqrt(D), which is SD's) so CUDA can pick its fused flash kernels.
+/// the kernel (1/sqrt(D), which is SD's) so CUDA can pick its fused flash kernels. On the
+/// Flex CPU backend the engine's own kernel runs instead (see `host_attention`).
 fn multi_head<B: Backend>(
     q: Tensor<B, 3>,
     k: Tensor<B, 3>,
     v: Tensor<B, 3>,
     heads: usize,
 ) -> Tensor<B, 3> {
+    if host_attention::applies(&q) {
+        return host_attention::attention(q, k, v, heads);
+    }
     let [b, sq, inner] = q.dims();
     let sk = k.dims()[1];
     let d = inner / heads;

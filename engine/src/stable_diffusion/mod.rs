@@ -7,6 +7,7 @@ pub mod clip;
 pub mod config;
 pub mod embeddings;
 pub mod folder;
+pub mod host_attention;
 pub mod nn;
 pub mod pipeline;
 pub mod resnet;
