@@ -58,7 +58,7 @@ pub struct ModelHealth {
     pub name: String,
     /// Absolute folder path.
     pub dir: String,
-    /// True when the bundled tiny demo model is in use (its images are not meaningful).
+    /// True when the built-in demo model is in use (it draws simple shapes and colours only).
     pub demo: bool,
     /// What a person should know about the model, shown in the UI when present.
     pub notice: Option<String>,

@@ -69,8 +69,8 @@ fn render(
 }
 
 /// Every 17th held-out prompt (six colours, six shapes, six backgrounds), one seed each.
-/// `bench demo-model` measures all 100 × 2: backgrounds 96.5 %, object colours 50 %; this guards
-/// those levels (backgrounds nearly always, object colours at least half the time).
+/// `bench demo-model` measures all 100 × 2: backgrounds 100 %, object colours 98 %; this guards
+/// those levels (at most one miss of each in six).
 #[test]
 fn held_out_prompts_are_drawn_on_their_background_in_their_colour_often() {
     let (runner, _dir) = runner();
@@ -89,7 +89,7 @@ fn held_out_prompts_are_drawn_on_their_background_in_their_colour_often() {
         "backgrounds right in {backgrounds} of 6: {seen:#?}"
     );
     assert!(
-        colours >= 3,
+        colours >= 5,
         "object colours right in {colours} of 6: {seen:#?}"
     );
 }
