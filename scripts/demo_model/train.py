@@ -352,6 +352,16 @@ def smoke_sheet(model_dir: pathlib.Path, sheet: pathlib.Path) -> None:
     (sheet.with_suffix(".txt")).write_text("\n".join(prompts) + "\n")
 
 
+def record_extra_stage(args, stage: str, out: dict) -> None:
+    """After a stage run alone on a saved model: add its hyper-parameters and run figures to
+    hyperparameters.json and redraw the held-out smoke sheet."""
+    params = json.loads((args.docs / "hyperparameters.json").read_text())
+    params["hp"][stage] = HP[stage]
+    params["run"].update(out)
+    (args.docs / "hyperparameters.json").write_text(json.dumps(params, indent=1) + "\n")
+    smoke_sheet(args.out, args.docs / "heldout-diffusers.png")
+
+
 def refine_only(args, images: np.ndarray, out: dict) -> None:
     """Stage 4 on a saved model: reload its VAE in f32, refine the decoder, save it back."""
     from diffusers import AutoencoderKL
@@ -360,11 +370,7 @@ def refine_only(args, images: np.ndarray, out: dict) -> None:
     with open(args.docs / "training.csv", "a", newline="") as f:
         vae = refine_decoder(vae, images, csv.writer(f), out)
     vae.to(torch.float16).save_pretrained(args.out / "vae", safe_serialization=True)
-    params = json.loads((args.docs / "hyperparameters.json").read_text())
-    params["hp"]["decoder_refine"] = HP["decoder_refine"]
-    params["run"].update(out)
-    (args.docs / "hyperparameters.json").write_text(json.dumps(params, indent=1) + "\n")
-    smoke_sheet(args.out, args.docs / "heldout-diffusers.png")
+    record_extra_stage(args, "decoder_refine", out)
 
 
 def continue_unet(args, images: np.ndarray, captions: list[str], out: dict) -> None:
@@ -382,11 +388,7 @@ def continue_unet(args, images: np.ndarray, captions: list[str], out: dict) -> N
         text_encoder, unet = train_denoiser(latents, captions, tokenizer, csv.writer(f), out, pair)
     unet.to(torch.float16).save_pretrained(args.out / "unet", safe_serialization=True)
     text_encoder.to(torch.float16).save_pretrained(args.out / "text_encoder", safe_serialization=True)
-    params = json.loads((args.docs / "hyperparameters.json").read_text())
-    params["hp"]["unet_continue"] = HP["unet_continue"]
-    params["run"].update(out)
-    (args.docs / "hyperparameters.json").write_text(json.dumps(params, indent=1) + "\n")
-    smoke_sheet(args.out, args.docs / "heldout-diffusers.png")
+    record_extra_stage(args, "unet_continue", out)
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ use uuid::Uuid;
 use super::jobs::{append_to, Completion, Failure, JobKind, NewJob};
 use super::{ServiceResult, Services};
 use crate::runner::{RunError, Snapshot};
-use crate::store::events::CandidateRendered;
+use crate::store::events::{A1111OptionsSet, CandidateRendered};
 use crate::store::projections::jobs::JobView;
-use crate::store::{Event, Id, StreamId};
+use crate::store::{AppendRequest, Event, Id, StreamId};
 
 impl Services {
     /// Queues a generation (`kind` is `Txt2img` or `Img2img`); returns the job id.
@@ -77,24 +77,20 @@ impl Services {
             extra: vec![append_to(StreamId::Generations, events)],
         })
     }
-}
 
-impl Services {
     /// Records options posted to `/sdapi/v1/options` (already checked by the route) as an
     /// `a1111.options_set` event on the generations stream.
     pub async fn record_a1111_options(
         &self,
         options: serde_json::Map<String, serde_json::Value>,
     ) -> ServiceResult<()> {
-        let event = Event::A1111OptionsSet(crate::store::events::A1111OptionsSet {
+        let event = Event::A1111OptionsSet(A1111OptionsSet {
             options_json: serde_json::Value::Object(options).to_string(),
         });
         self.store
-            .append_async(crate::store::AppendRequest::single(
-                StreamId::Generations,
-                crate::store::ExpectedVersion::Any,
-                vec![crate::store::NewEvent::new(event)],
-            ))
+            .append_async(AppendRequest {
+                streams: vec![append_to(StreamId::Generations, vec![event])],
+            })
             .await?;
         Ok(())
     }
