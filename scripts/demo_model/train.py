@@ -260,9 +260,10 @@ def tokenize(tokenizer, captions: list[str]) -> torch.Tensor:
 
 
 def train_denoiser(latents: torch.Tensor, captions: list[str], tokenizer, writer, out: dict,
-                   start_from=None):
+                   start_from=None, stage: str = "unet", run: int = 0):
     """Trains the text encoder and UNet together; `start_from` = (text_encoder, unet) continues
-    a saved pair (stage 3b) with the `unet_continue` budget instead of starting from scratch."""
+    a saved pair (stage 3b, its `run`-th continuation, logged as `stage`) with the
+    `unet_continue` budget instead of starting from scratch."""
     from diffusers import DDPMScheduler
 
     hp = dict(HP["unet"], **HP["unet_continue"]) if start_from else HP["unet"]
@@ -274,7 +275,7 @@ def train_denoiser(latents: torch.Tensor, captions: list[str], tokenizer, writer
     params = list(text_encoder.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=1e-4)
     ema_te, ema_unet = copy.deepcopy(text_encoder), copy.deepcopy(unet)
-    gen = torch.Generator().manual_seed(HP["seed"] + (3 if start_from else 1))
+    gen = torch.Generator().manual_seed(HP["seed"] + (3 + 10 * run if start_from else 1))
     alphas = noise_sched.alphas_cumprod
     start, step, budget = time.time(), 0, hp["max_minutes"] * 60
     text_encoder.train(), unet.train()
@@ -305,11 +306,10 @@ def train_denoiser(latents: torch.Tensor, captions: list[str], tokenizer, writer
                 for p, q in zip(model.parameters(), ema.parameters()):
                     q.lerp_(p, 1 - decay)
         if step % 50 == 0:
-            log_row(writer, "unet_continue" if start_from else "unet", step, time.time() - start,
-                    loss.item())
+            log_row(writer, stage, step, time.time() - start, loss.item())
             print(f"unet step {step} {time.time() - start:.0f}s loss {loss.item():.4f}", flush=True)
         step += 1
-    out["unet_continue_steps" if start_from else "unet_steps"] = step
+    out[f"{stage}_steps"] = step
     return ema_te.eval(), ema_unet.eval()
 
 
@@ -384,11 +384,17 @@ def continue_unet(args, images: np.ndarray, captions: list[str], out: dict) -> N
     pair = (CLIPTextModel.from_pretrained(args.out / "text_encoder").float(),
             UNet2DConditionModel.from_pretrained(args.out / "unet").float())
     tokenizer = CLIPTokenizer.from_pretrained(TOKENIZER_SOURCE)
+    # Each continuation gets its own label (unet_continue, unet_continue_2, ...) and batch order.
+    earlier = json.loads((args.docs / "hyperparameters.json").read_text())["hp"]
+    run = sum(1 for key in earlier if key.startswith("unet_continue"))
+    stage = "unet_continue" if run == 0 else f"unet_continue_{run + 1}"
     with open(args.docs / "training.csv", "a", newline="") as f:
-        text_encoder, unet = train_denoiser(latents, captions, tokenizer, csv.writer(f), out, pair)
+        text_encoder, unet = train_denoiser(latents, captions, tokenizer, csv.writer(f), out, pair,
+                                            stage, run)
     unet.to(torch.float16).save_pretrained(args.out / "unet", safe_serialization=True)
     text_encoder.to(torch.float16).save_pretrained(args.out / "text_encoder", safe_serialization=True)
-    record_extra_stage(args, "unet_continue", out)
+    HP[stage] = HP["unet_continue"]
+    record_extra_stage(args, stage, out)
 
 
 def main() -> None:
@@ -403,7 +409,7 @@ def main() -> None:
     ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path("/tmp"),
                     help="where the generated scenes are cached between runs")
     args = ap.parse_args()
-    for stage in ("vae", "unet"):
+    for stage in ("vae", "unet", "unet_continue"):
         HP[stage]["steps"] = int(HP[stage]["steps"] * args.scale)
         HP[stage]["max_minutes"] *= args.scale
     torch.manual_seed(HP["seed"])

@@ -152,7 +152,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
             StoreError::Conflict { .. } => ErrorKind::Conflict,
-            StoreError::Busy { .. } => ErrorKind::Busy,
+            StoreError::Busy { .. } | StoreError::Database { .. } => ErrorKind::Busy,
             StoreError::DiskFull { .. } => ErrorKind::DiskFull,
             StoreError::UnknownSession(_) | StoreError::RoundNotFound { .. } => ErrorKind::NotFound,
             StoreError::InvalidRequest(_) | StoreError::InvalidEvent { .. } => {

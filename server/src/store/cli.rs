@@ -26,7 +26,8 @@ usage:
   stablesteering store restore --from FILE --data-dir D
   stablesteering store export  --data-dir D --out DIR [--session UUID] [--formats jsonl,csv,parquet]
   stablesteering store import  --data-dir D --from FILE.jsonl [--renumber]
-  stablesteering bench store   [--events N] [--large N] [--json]";
+  stablesteering bench store   [--events N] [--large N] [--json]
+  stablesteering bench store   --store postgres://USER@HOST/DB [--events N] [--json]";
 
 struct Args(Vec<String>);
 
@@ -255,9 +256,40 @@ pub fn run_store(args: &[String]) -> i32 {
     })
 }
 
+/// `bench store --store postgres://…`.
+fn run_bench_postgres(url: &str, a: &Args) -> i32 {
+    use crate::store::postgres::bench::{print_report, run_pg_bench, PgBenchOptions};
+    let mut o = PgBenchOptions::default();
+    match a.num("--events") {
+        Ok(Some(n)) => o.group_commit_events = n,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return 1;
+        }
+    }
+    match run_pg_bench(url, &o) {
+        Ok(r) => {
+            print_report(&r);
+            if a.flag("--json") {
+                print_json(&r);
+            }
+            0
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 /// Run `stablesteering bench store <args>`; with `--json` the last line is one JSON object.
 pub fn run_bench_store(args: &[String]) -> i32 {
     let a = Args(args.to_vec());
+    let store = a
+        .value("--store")
+        .map(str::to_string)
+        .or_else(|| std::env::var("STABLESTEERING_STORE").ok());
+    if let Some(url) = store.filter(|u| u.starts_with("postgres")) {
+        return run_bench_postgres(&url, &a);
+    }
     let mut o = StoreBenchOptions::default();
     let parsed: Result<(), String> = (|| {
         if let Some(n) = a.num("--events")? {

@@ -118,6 +118,13 @@ pub enum StoreError {
     RoundNotFound { session: Uuid, round: u32 },
     #[error("the event store is closed")]
     Closed,
+    /// The PostgreSQL backend could not run a statement (connection lost, server shutting down,
+    /// serialization failure). Like `Storage`, the outcome is unknown: retry with the same ids.
+    #[error("PostgreSQL: {detail}")]
+    Database { detail: String },
+    /// The PostgreSQL backend refuses to start (unreachable, schema newer than this binary).
+    #[error("refusing to use the PostgreSQL event store: {reason}")]
+    DatabaseRefused { reason: String },
     #[error("import: {0}")]
     Import(String),
     #[error("export: {0}")]
@@ -183,7 +190,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            StoreError::Busy { .. } | StoreError::DiskFull { .. } | StoreError::Storage { .. }
+            StoreError::Busy { .. }
+                | StoreError::DiskFull { .. }
+                | StoreError::Storage { .. }
+                | StoreError::Database { .. }
         )
     }
 }

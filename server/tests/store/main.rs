@@ -1,5 +1,5 @@
 //! Event-store integration tests: golden bytes, corruption, kill -9, concurrency, disk full,
-//! projections, exports and the backend conformance suite. One binary, linked once.
+//! projections, exports and the backend conformance suite (sled and PostgreSQL). One binary, linked once.
 
 #[path = "../store_common/mod.rs"]
 mod common;
@@ -11,4 +11,5 @@ mod disk_full;
 mod exports;
 mod golden;
 mod kill9;
+mod postgres;
 mod projections;
