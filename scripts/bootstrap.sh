@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need and is missing, from the package registries only:
 # the wasm32 target, wasm-bindgen-cli (same version as Cargo.lock), the npm tools in end2end/
-# (Playwright, binaryen's wasm-opt, sass) and, with --browser, Debian's chromium + chromedriver.
+# (Playwright, binaryen's wasm-opt, sass) and, with --browser (what `make test` asks for),
+# Debian's chromium + chromedriver and the PostgreSQL server the store tests start a throwaway
+# cluster of (scripts/pg-test-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +27,19 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -n
 fi
 
 if [ "${1:-}" = "--browser" ]; then
+  APT=()
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    step "apt-get install chromium chromium-driver"
+    APT+=(chromium chromium-driver)
+  fi
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null; then
+    APT+=(postgresql postgresql-client)
+  fi
+  if [ ${#APT[@]} -gt 0 ]; then
+    step "apt-get install ${APT[*]}"
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver
+    # RUNLEVEL=1: the package need not start its own cluster; the tests start throwaway ones.
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${APT[@]}"
   fi
 fi

@@ -26,6 +26,7 @@ usage:
   stablesteering store restore --from FILE --data-dir D
   stablesteering store export  --data-dir D --out DIR [--session UUID] [--formats jsonl,csv,parquet]
   stablesteering store import  --data-dir D --from FILE.jsonl [--renumber]
+  stablesteering store migrate --from D --to postgres://USER@HOST/DB
   stablesteering bench store   [--events N] [--large N] [--json]
   stablesteering bench store   --store postgres://USER@HOST/DB [--events N] [--json]";
 
@@ -237,6 +238,22 @@ pub fn run_store(args: &[String]) -> i32 {
                 {
                     Ok(n) => {
                         println!("imported {n} events into {}", dir.display());
+                        0
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            "migrate" => {
+                let from = a.path("--from")?;
+                let to = a.value("--to").ok_or("missing --to postgres://…")?;
+                match crate::store::postgres::migrate::migrate_sled_to_postgres(&from, to) {
+                    Ok(r) => {
+                        println!(
+                            "copied {} events from {} in {:.1} s and verified them event by event",
+                            r.events,
+                            from.display(),
+                            r.seconds
+                        );
                         0
                     }
                     Err(e) => fail(&e),

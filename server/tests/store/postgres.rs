@@ -263,3 +263,117 @@ fn refuses_an_unreachable_database_and_a_newer_schema_in_one_line() {
         "a refused start wrote something"
     );
 }
+
+/// `store migrate` copies a populated sled log (every event type, many sessions) into
+/// PostgreSQL: the same events in the same order, the same session as of any round, and a
+/// second migration into the now non-empty database is refused.
+#[test]
+fn migrate_copies_a_sled_log_and_refuses_a_non_empty_target() {
+    let cluster = Cluster::start();
+    let url = cluster.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let sled = crate::common::open(tmp.path());
+    let populated = crate::common::populate(&sled, 6, 4);
+    let sled_events = crate::common::all_events(&sled);
+    let session = populated.sessions[0];
+    let expected = sled
+        .session_at(session, stablesteering::store::AsOf::EndOfRound(2))
+        .unwrap();
+    sled.close();
+
+    let report =
+        stablesteering::store::postgres::migrate::migrate_sled_to_postgres(tmp.path(), &url)
+            .unwrap();
+    assert_eq!(report.events, sled_events.len() as u64);
+    assert!(report.verified);
+
+    let pg = PgStore::open_blocking(&url).unwrap();
+    let mut copied = Vec::new();
+    let mut at = Position::START;
+    loop {
+        let page = block_on(pg.read_all(at, 100)).unwrap();
+        if page.events.is_empty() {
+            break;
+        }
+        at = page.next;
+        copied.extend(page.events);
+    }
+    assert_eq!(copied.len(), sled_events.len());
+    for (a, b) in sled_events.iter().zip(&copied) {
+        assert_eq!(
+            (a.event_id, a.stream, a.stream_version),
+            (b.event_id, b.stream, b.stream_version)
+        );
+        assert_eq!(a.event, b.event);
+    }
+    let replayed = block_on(pg.session_at(session, stablesteering::store::AsOf::EndOfRound(2)));
+    assert_eq!(replayed.unwrap(), expected);
+    drop(pg);
+
+    let again =
+        stablesteering::store::postgres::migrate::migrate_sled_to_postgres(tmp.path(), &url);
+    match again {
+        Err(e) => assert!(
+            e.to_string().contains("migrate into an empty database"),
+            "{e}"
+        ),
+        Ok(_) => panic!("migrated twice into one database"),
+    }
+}
+
+/// Appends that arrive together are committed as one batch, yet each is decided as if alone:
+/// of 40 racing `NO_STREAM` appends to one stream exactly one wins and the rest conflict at
+/// version 1; 20 copies of one request (same ids) all get the one original outcome.
+#[test]
+fn a_batch_decides_each_append_as_if_alone() {
+    let cluster = Cluster::start();
+    let store = PgStore::open_blocking(&cluster.fresh_database()).unwrap();
+    let id = Uuid::now_v7();
+    let script = SessionScript::new(id, None, 4, 3, 1);
+    let racing: Vec<_> = (0..40)
+        .map(|_| {
+            store.append(AppendRequest::single(
+                StreamId::Session(id),
+                ExpectedVersion::NO_STREAM,
+                vec![NewEvent::new(script.created())],
+            ))
+        })
+        .collect();
+    let results = block_on(futures::future::join_all(racing));
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(StoreError::Conflict {
+                    current: 1,
+                    expected: 0,
+                    ..
+                })
+            )
+        })
+        .count();
+    assert_eq!((wins, conflicts), (1, 39), "{results:?}");
+
+    let request = AppendRequest::single(
+        StreamId::Jobs,
+        ExpectedVersion::Any,
+        vec![job_started(), job_started()],
+    );
+    let copies: Vec<_> = (0..20).map(|_| store.append(request.clone())).collect();
+    let outcomes: Vec<_> = block_on(futures::future::join_all(copies))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1);
+    assert!(outcomes
+        .iter()
+        .all(|o| (o.first_seq, o.last_seq, &o.streams)
+            == (
+                outcomes[0].first_seq,
+                outcomes[0].last_seq,
+                &outcomes[0].streams
+            )));
+    assert_eq!(block_on(store.stream_version(StreamId::Jobs)).unwrap(), 2);
+}

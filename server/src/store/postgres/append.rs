@@ -12,7 +12,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::store::append::{PreparedAppend, PreparedEvent};
+use crate::store::append::{PreparedAppend, PreparedEvent, PreparedStream};
 use crate::store::backend::{AppendOutcome, ExpectedVersion, Position, StreamOutcome};
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
@@ -76,15 +76,27 @@ async fn attempt(client: &mut Client, req: &PreparedAppend) -> Result<AppendOutc
         }
         bases.push(current);
     }
-    let rows = insert(&tx, req, &bases).await?;
+    let rows: Vec<Row> = req
+        .streams
+        .iter()
+        .zip(&bases)
+        .flat_map(|(s, base)| rows_for(s, *base))
+        .collect();
+    let inserted = insert_rows(&tx, &rows).await.map_err(|e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            Attempt::Raced
+        } else {
+            Attempt::Failed(db_error(e))
+        }
+    })?;
     tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
         .await
         .map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
-    Ok(outcome(req, &bases, &rows, false))
+    Ok(outcome(req, &bases, &inserted))
 }
 
-/// Idempotency: all ids recorded (as the same events) -> the original outcome; some -> error.
+/// Idempotency, read side: the request's ids already in the log.
 async fn already_recorded(
     tx: &tokio_postgres::Transaction<'_>,
     req: &PreparedAppend,
@@ -99,22 +111,32 @@ async fn already_recorded(
         .iter()
         .map(|r| read::envelope_from_row(r).map(|l| (l.envelope.event_id, l)))
         .collect::<Result<_>>()?;
+    Ok(decide_recorded(req, &found)?)
+}
+
+/// Idempotency, decision: none of the ids in `found` -> `None` (append it); all of them, as
+/// the same events -> the original outcome; some, or a different event -> an error.
+pub(crate) fn decide_recorded(
+    req: &PreparedAppend,
+    found: &HashMap<Uuid, Located>,
+) -> Result<Option<AppendOutcome>> {
+    let mut known = 0;
     for (stream, e) in events(req) {
         if let Some(old) = found.get(&e.event_id) {
             if old.envelope.stream != stream || old.envelope.event != e.event {
                 return Err(StoreError::EventIdReused {
                     event_id: e.event_id,
                     seq: old.envelope.seq,
-                }
-                .into());
+                });
             }
+            known += 1;
         }
     }
-    if found.len() < req.len {
-        return Err(StoreError::PartialDuplicate {
-            existing: found.len(),
-        }
-        .into());
+    if known == 0 {
+        return Ok(None);
+    }
+    if known < req.len {
+        return Err(StoreError::PartialDuplicate { existing: known });
     }
     let located: Vec<&Located> = events(req).map(|(_, e)| &found[&e.event_id]).collect();
     let mut streams: Vec<StreamOutcome> = Vec::new();
@@ -145,34 +167,50 @@ async fn already_recorded(
     }))
 }
 
-/// Where each inserted row landed: `(position, xid)` in request order.
+/// Where each inserted row landed: `(position, xid)` in insert order.
 type Inserted = Vec<(i64, i64)>;
 
-async fn insert(
+/// One row to insert.
+pub(crate) struct Row {
+    kind: i16,
+    entity: Uuid,
+    version: i64,
+    event_id: Uuid,
+    event_type: i16,
+    schema_version: i16,
+    payload: Vec<u8>,
+}
+
+/// The rows of one stream's events, versions counting on from `base`.
+pub(crate) fn rows_for(s: &PreparedStream, base: u64) -> impl Iterator<Item = Row> + '_ {
+    let (kind, entity) = read::stream_key(&s.stream);
+    (base + 1..).zip(&s.events).map(move |(version, e)| Row {
+        kind,
+        entity,
+        version: version as i64,
+        event_id: e.event_id,
+        event_type: e.event_type.code() as i16,
+        schema_version: e.event_type.current_version() as i16,
+        payload: e.payload.clone(),
+    })
+}
+
+/// Insert `rows` in one statement; returns `(position, xid)` per row, in order.
+pub(crate) async fn insert_rows(
     tx: &tokio_postgres::Transaction<'_>,
-    req: &PreparedAppend,
-    bases: &[u64],
-) -> Result<Inserted, Attempt> {
-    let mut kinds = Vec::with_capacity(req.len);
-    let mut entities = Vec::with_capacity(req.len);
-    let mut versions = Vec::with_capacity(req.len);
-    let mut ids = Vec::with_capacity(req.len);
-    let mut types = Vec::with_capacity(req.len);
-    let mut schemas = Vec::with_capacity(req.len);
-    let mut payloads: Vec<&[u8]> = Vec::with_capacity(req.len);
-    for (s, base) in req.streams.iter().zip(bases) {
-        let (kind, entity) = read::stream_key(&s.stream);
-        for (version, e) in (base + 1..).zip(&s.events) {
-            kinds.push(kind);
-            entities.push(entity);
-            versions.push(version as i64);
-            ids.push(e.event_id);
-            types.push(e.event_type.code() as i16);
-            schemas.push(e.event_type.current_version() as i16);
-            payloads.push(&e.payload);
-        }
+    rows: &[Row],
+) -> std::result::Result<Inserted, tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    let rows = tx
+    let kinds: Vec<i16> = rows.iter().map(|r| r.kind).collect();
+    let entities: Vec<Uuid> = rows.iter().map(|r| r.entity).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+    let types: Vec<i16> = rows.iter().map(|r| r.event_type).collect();
+    let schemas: Vec<i16> = rows.iter().map(|r| r.schema_version).collect();
+    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.payload.as_slice()).collect();
+    let returned = tx
         .query(
             "INSERT INTO events (stream_kind, stream_entity, stream_version, event_id, \
                                  event_type, schema_version, payload, recorded_at) \
@@ -184,30 +222,19 @@ async fn insert(
                 &kinds, &entities, &versions, &ids, &types, &schemas, &payloads, &now_us(),
             ],
         )
-        .await
-        .map_err(|e| {
-            if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                Attempt::Raced
-            } else {
-                Attempt::Failed(db_error(e))
-            }
-        })?;
-    let by_id: HashMap<Uuid, (i64, i64)> = rows
+        .await?;
+    let by_id: HashMap<Uuid, (i64, i64)> = returned
         .iter()
         .map(|r| (r.get::<_, Uuid>(0), (r.get(1), r.get(2))))
         .collect();
-    ids.iter()
-        .map(|id| {
-            by_id.get(id).copied().ok_or_else(|| {
-                Attempt::Failed(StoreError::Database {
-                    detail: format!("insert returned no row for event {id}"),
-                })
-            })
-        })
-        .collect()
+    // Every id was just inserted, so each has its row; 0 marks an impossible miss.
+    Ok(ids
+        .iter()
+        .map(|id| by_id.get(id).copied().unwrap_or((0, 0)))
+        .collect())
 }
 
-fn outcome(req: &PreparedAppend, bases: &[u64], rows: &Inserted, duplicate: bool) -> AppendOutcome {
+fn outcome(req: &PreparedAppend, bases: &[u64], rows: &Inserted) -> AppendOutcome {
     let streams = req
         .streams
         .iter()
@@ -228,7 +255,7 @@ fn outcome(req: &PreparedAppend, bases: &[u64], rows: &Inserted, duplicate: bool
         first_seq: rows.iter().map(|(s, _)| *s as u64).min().unwrap_or(0),
         last_seq: last.0 as u64,
         position: Position::from_parts(last.1 as u64, last.0 as u64),
-        duplicate,
+        duplicate: false,
     }
 }
 
@@ -240,7 +267,7 @@ fn events(req: &PreparedAppend) -> impl Iterator<Item = (StreamId, &PreparedEven
 
 /// The advisory-lock key of a stream: FNV-1a over its wire form. A collision only makes two
 /// streams share a lock.
-fn lock_key(stream: &StreamId) -> i64 {
+pub(crate) fn lock_key(stream: &StreamId) -> i64 {
     let (kind, entity) = stream.to_wire();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in std::iter::once(kind).chain(entity) {

@@ -15,7 +15,6 @@ use crate::store::backend::{
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
 use crate::store::postgres::PgStore;
-use crate::store::projections::time_travel::SessionFolder;
 use crate::store::projections::AsOf;
 use crate::store::util::now_us;
 use crate::store::workload::{Rng, SessionScript};
@@ -174,13 +173,7 @@ async fn replay(store: &Arc<PgStore>, rounds: u32, samples: usize) -> Result<(u6
     for _ in 0..samples {
         let round = 1 + rng.below(u64::from(rounds.max(1))) as u32;
         let t = Instant::now();
-        let mut folder = SessionFolder::new(id, AsOf::EndOfRound(round));
-        for env in store.read_stream(StreamId::Session(id), 1, 100_000).await? {
-            if !folder.push(env) {
-                break;
-            }
-        }
-        let detail = folder.finish()?;
+        let detail = store.session_at(id, AsOf::EndOfRound(round)).await?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         if detail.rounds.is_empty() {
             return Err(StoreError::InvalidRequest(

@@ -9,9 +9,12 @@
 
 mod append;
 pub mod bench;
+pub mod migrate;
 mod read;
+mod replay;
 pub mod schema;
 mod subscribe;
+mod writer;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +23,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::runtime::{Handle, Runtime};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_postgres::NoTls;
 
 use crate::store::append::prepare;
@@ -46,6 +50,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// Appends go to the group-commit writers (`writer.rs`).
+    writer: tokio::sync::mpsc::Sender<writer::Command>,
     handle: Handle,
     /// The runtime [`PgStore::open_blocking`] made; dropped last, in the background.
     own_runtime: Mutex<Option<Runtime>>,
@@ -53,6 +59,8 @@ struct Inner {
     /// reports without a round trip).
     head: Mutex<Position>,
     wake: tokio::sync::watch::Receiver<u64>,
+    /// Decoded session streams for time travel (bounded; `replay.rs`).
+    replay: Mutex<crate::store::replay_cache::ReplayCache>,
     closed: AtomicBool,
     /// Where the database is, without the password (for messages).
     display: String,
@@ -136,13 +144,18 @@ impl PgStore {
         let wake = subscribe::listen(config, &handle)
             .await
             .map_err(|e| unreachable(&e))?;
+        let writer = writer::spawn(pool.clone());
         Ok(PgStore {
             inner: Arc::new(Inner {
+                writer,
                 pool,
                 handle,
                 own_runtime: Mutex::new(None),
                 head: Mutex::new(head),
                 wake,
+                replay: Mutex::new(crate::store::replay_cache::ReplayCache::new(
+                    replay::REPLAY_CACHE_EVENTS,
+                )),
                 closed: AtomicBool::new(false),
                 display,
             }),
@@ -201,11 +214,23 @@ impl EventStore for PgStore {
     fn append(&self, req: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send {
         let prepared = prepare(req);
         let store = self.clone();
-        let run = self.with_client(move |mut client| async move {
-            append::append(&mut client, &prepared?).await
-        });
         async move {
-            let outcome = run.await?;
+            let req = prepared?;
+            if store.inner.closed.load(Ordering::SeqCst) {
+                return Err(StoreError::Closed);
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            store
+                .inner
+                .writer
+                .try_send(writer::Command { req, reply })
+                .map_err(|e| match e {
+                    TrySendError::Full(_) => StoreError::Busy {
+                        capacity: writer::QUEUE_CAPACITY,
+                    },
+                    TrySendError::Closed(_) => StoreError::Closed,
+                })?;
+            let outcome = answer.await.map_err(|_| StoreError::Closed)??;
             store.note_position(outcome.position);
             Ok(outcome)
         }
