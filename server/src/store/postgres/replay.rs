@@ -2,8 +2,8 @@
 //! stream with the same `SessionFolder` the sled backend uses.
 //!
 //! Streams are append-only, so decoded prefixes are kept in the same bounded LRU as on sled
-//! (`replay_cache.rs`, bounded by a total event count); a replay reads only the events after
-//! the cached prefix (usually none: one indexed query that returns no row).
+//! (`replay_cache.rs`, bounded by a total event count). A replay to a round inside the cached
+//! prefix makes no query; otherwise it reads only the events after the prefix.
 
 use std::sync::Arc;
 
@@ -23,13 +23,19 @@ pub(crate) const REPLAY_CACHE_EVENTS: usize = 200_000;
 const PAGE: usize = 10_000;
 
 impl PgStore {
-    /// The session as it was at `as_of`.
+    /// The session as it was at `as_of`. When the cached prefix already reaches past `as_of`,
+    /// no query is made: streams only grow at the end.
     pub async fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
-        let cached = self.cache().get(&id);
-        let known = cached.as_ref().map_or(0, |c| c.len());
+        let mut folder = SessionFolder::new(id, as_of);
+        let cached = self.cache().get(&id).unwrap_or_default();
+        for env in cached.iter() {
+            if !folder.push(env.clone()) {
+                return folder.finish();
+            }
+        }
         let mut newer = Vec::new();
         loop {
-            let from = (known + newer.len()) as u64 + 1;
+            let from = (cached.len() + newer.len()) as u64 + 1;
             let page = self.read_stream(StreamId::Session(id), from, PAGE).await?;
             let short = page.len() < PAGE;
             newer.extend(page);
@@ -37,19 +43,13 @@ impl PgStore {
                 break;
             }
         }
-        let events = match (cached, newer.is_empty()) {
-            (Some(c), true) => c,
-            (cached, _) => {
-                let mut all = cached.map(|c| c.as_ref().clone()).unwrap_or_default();
-                all.extend(newer);
-                let all = Arc::new(all);
-                self.cache().put(id, all.clone());
-                all
-            }
-        };
-        let mut folder = SessionFolder::new(id, as_of);
-        for env in events.iter() {
-            if !folder.push(env.clone()) {
+        if !newer.is_empty() {
+            let mut all = cached.as_ref().clone();
+            all.extend(newer.iter().cloned());
+            self.cache().put(id, Arc::new(all));
+        }
+        for env in newer {
+            if !folder.push(env) {
                 break;
             }
         }
