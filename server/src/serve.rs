@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::cli::ServeArgs;
 use crate::data_dir::{self, DataDirError};
 use crate::state::{AppState, RuntimeInfo};
-use crate::store::{SledStore, StoreError, StoreOptions};
+use crate::store::{HostedPg, LogStore, PgStore, StoreError, StoreOptions};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, Error)]
@@ -107,11 +107,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     // Opening verifies every record, so it runs off the async workers.
     let requested = args.data_dir.clone();
-    let (data_dir, store) = tokio::task::spawn_blocking(move || open_data_dir(&requested))
-        .await
-        .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let url = args.store.clone();
+    let (data_dir, store) =
+        tokio::task::spawn_blocking(move || open_data_dir(&requested, url.as_deref()))
+            .await
+            .map_err(|e| ServeError::Startup(e.to_string()))??;
     let device = engine::resolve_device(args.device)?;
-    tracing::info!(data_dir = %data_dir.display(), device = %device.kind, "store opened");
+    tracing::info!(data_dir = %data_dir.display(), store = store.backend(), device = %device.kind, "store opened");
     let (model_dir, model_notice) = tokio::task::spawn_blocking({
         let configured = args.model.clone();
         move || choose_model(configured)
@@ -211,18 +213,37 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 /// How long open requests get to finish after Ctrl-C / SIGTERM.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Prepares the data dir (creating a fresh store atomically when missing) and opens the store.
-fn open_data_dir(requested: &std::path::Path) -> Result<(PathBuf, SledStore), ServeError> {
+/// Prepares the data dir (creating a fresh store atomically when missing) and opens the log:
+/// sled in the data dir, or the PostgreSQL database `url` names (`--store`).
+fn open_data_dir(
+    requested: &std::path::Path,
+    url: Option<&str>,
+) -> Result<(PathBuf, LogStore), ServeError> {
+    // The database is reached (or refused) before anything touches the disk.
+    let pg = match url {
+        Some(url) if url.starts_with("postgres") => Some(PgStore::open_blocking(url)?),
+        Some(other) => {
+            return Err(ServeError::Startup(format!(
+                "--store {other:?}: expected a postgres:// URL (leave it out for the embedded log)"
+            )))
+        }
+        None => None,
+    };
     // A new data dir starts as an empty log: a durable manifest at sequence 0. sled's own files
     // appear on the first open (opening sled here would hold its file lock past the rename).
     let data_dir = data_dir::prepare(requested, |staging| {
         crate::store::manifest::write(staging, 0).map_err(|e| e.to_string())
     })?;
-    let options = StoreOptions {
-        collect_garbage: true,
-        ..StoreOptions::default()
+    let store = match pg {
+        Some(pg) => LogStore::from(HostedPg::follow(pg, &data_dir)?),
+        None => {
+            let options = StoreOptions {
+                collect_garbage: true,
+                ..StoreOptions::default()
+            };
+            LogStore::from(crate::store::SledStore::open(&data_dir, options)?)
+        }
     };
-    let store = SledStore::open(&data_dir, options)?;
     Ok((data_dir, store))
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::store::SledStore;
+use crate::store::LogStore;
 
 /// Everything handlers need; cheap to clone.
 #[derive(Clone)]
@@ -14,7 +14,7 @@ pub struct AppState {
     /// Leptos' site configuration (output name, site root).
     pub leptos_options: LeptosOptions,
     /// The event store.
-    pub store: SledStore,
+    pub store: LogStore,
     /// Facts fixed at start-up.
     pub runtime: Arc<RuntimeInfo>,
     /// The commands of the product; they own the runner, the only holder of the engine.

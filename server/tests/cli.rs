@@ -476,3 +476,39 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("password set for ada"));
 }
+
+#[test]
+fn an_unreachable_postgresql_store_is_one_line_and_serves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let url = format!(
+        "postgres://nobody:secret@/stablesteering?host={}",
+        tmp.path().join("no-socket-here").display()
+    );
+    let port = free_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let out = stablesteering(&[
+        "serve",
+        "--store",
+        &url,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--addr",
+        &addr,
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("cannot reach PostgreSQL"), "{lines:?}");
+    assert!(
+        !lines[0].contains("secret"),
+        "the password leaked: {lines:?}"
+    );
+    let out = stablesteering(&["store", "migrate", "--from", data.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing --to"),
+        "{:?}",
+        stderr_lines(&out)
+    );
+}

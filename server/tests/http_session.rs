@@ -3,6 +3,8 @@
 //! asserting content (images, roles, carried-forward incumbent, z movement, replay shape).
 
 mod http_common;
+#[path = "pg_common/mod.rs"]
+mod pg_common;
 
 use axum::http::StatusCode;
 use http_common::TestServer;
@@ -151,7 +153,45 @@ async fn run_mode(server: &TestServer, mode: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_session_in_every_feedback_mode() {
-    let server = TestServer::start().await;
+    every_feedback_mode(&TestServer::start().await).await;
+}
+
+/// The same flows with the log on PostgreSQL (`serve --store postgres://…`), then a second
+/// server on the same database: it replays the log and sees the same sessions and history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_flows_on_postgresql_and_a_restart() {
+    let cluster = tokio::task::spawn_blocking(pg_common::Cluster::start)
+        .await
+        .unwrap();
+    let url = cluster.fresh_database();
+    let server = TestServer::start_on_postgres(&url).await;
+    every_feedback_mode(&server).await;
+    let sid = time_travel_fork_and_delete_on(&server).await;
+    let (_, before) = server.send("GET", &format!("/sessions/{sid}"), None).await;
+    drop(server);
+
+    let again = TestServer::start_on_postgres(&url).await;
+    let (_, health) = again.send("GET", "/api/health", None).await;
+    assert!(
+        health["store"]["backend"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("postgresql (")),
+        "{health}"
+    );
+    assert_eq!(health["store"]["status"], "open");
+    let (_, sessions) = again.send("GET", "/sessions", None).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 7, "{sessions}");
+    let (status, after) = again.send("GET", &format!("/sessions/{sid}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after, before, "a restarted server sees another state");
+    let (status, at2) = again
+        .send("GET", &format!("/api/sessions/{sid}/rounds/2"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{at2}");
+    assert_eq!(at2["rounds"].as_array().unwrap().len(), 2);
+}
+
+async fn every_feedback_mode(server: &TestServer) {
     for mode in [
         "scalar_rating",
         "pairwise",
@@ -160,7 +200,7 @@ async fn a_full_session_in_every_feedback_mode() {
         "top_k",
         "critique_rating",
     ] {
-        run_mode(&server, mode).await;
+        run_mode(server, mode).await;
     }
     let (_, sessions) = server.send("GET", "/sessions", None).await;
     assert_eq!(sessions.as_array().unwrap().len(), 6);
@@ -168,7 +208,12 @@ async fn a_full_session_in_every_feedback_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_travel_fork_and_delete() {
-    let server = TestServer::start().await;
+    time_travel_fork_and_delete_on(&TestServer::start().await).await;
+}
+
+/// Three rounds, time travel, a fork continued one round, the fork deleted; returns the
+/// parent session's id.
+async fn time_travel_fork_and_delete_on(server: &TestServer) -> String {
     let sid = server.create_session("winner_only", "a red boat").await;
     let mut winners = Vec::new();
     for _ in 0..3 {
@@ -271,6 +316,7 @@ async fn time_travel_fork_and_delete() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    sid
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,7 +132,8 @@ async fn purge_removes_the_sessions_data_and_keeps_everything_else() {
     // A backup verifies and carries nothing of the prompt.
     let backup = server.dir.path().join("backup.bin");
     let options = stablesteering::store::backup::BackupOptions::default();
-    stablesteering::store::backup::backup(&server.state.store, &backup, options).expect("backup");
+    stablesteering::store::backup::backup(server.state.store.as_sled().unwrap(), &backup, options)
+        .expect("backup");
     stablesteering::store::backup::verify_backup(&backup).expect("the backup verifies");
     let bytes = std::fs::read(&backup).unwrap();
     let needle = SECRET.as_bytes();

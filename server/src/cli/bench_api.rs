@@ -135,6 +135,7 @@ pub(crate) fn start_server_with(
     let port = free_port()?;
     let serve_args = ServeArgs {
         data_dir: data.clone(),
+        store: None,
         addr: format!("127.0.0.1:{port}")
             .parse()
             .map_err(|e| format!("{e}"))?,

@@ -101,6 +101,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STABLESTEERING_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Where the event log lives: the embedded sled log in --data-dir (default), or a shared
+    /// PostgreSQL database (`postgres://USER@HOST/DB`; artifacts stay in --data-dir).
+    #[arg(long, env = "STABLESTEERING_STORE")]
+    pub store: Option<String>,
+
     /// Address to listen on (loopback by default).
     #[arg(long, env = "STABLESTEERING_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

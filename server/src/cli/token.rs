@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Failure;
 use crate::services::tokens;
-use crate::store::{SledStore, StoreOptions};
+use crate::store::{LogStore, StoreOptions};
 
 /// The token commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -42,15 +42,23 @@ pub enum TokenCommand {
     },
 }
 
-/// `--data-dir`.
+/// `--data-dir` and `--store`: where the server's log is.
 #[derive(Debug, Clone, Args)]
 pub struct DataDir {
     /// The server's data directory.
     #[arg(long, env = "STABLESTEERING_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The server's PostgreSQL log (`serve --store`), instead of the one in --data-dir.
+    #[arg(long, env = "STABLESTEERING_STORE")]
+    pub store: Option<String>,
 }
 
-pub fn open(dir: &DataDir) -> Result<SledStore, Failure> {
+pub fn open(dir: &DataDir) -> Result<LogStore, Failure> {
+    if let Some(url) = &dir.store {
+        return crate::store::HostedPg::open_blocking(url, &dir.data_dir)
+            .map(LogStore::from)
+            .map_err(|e| Failure::from(e.to_string()));
+    }
     let options = StoreOptions {
         create_if_missing: true,
         ..StoreOptions::default()
@@ -60,7 +68,9 @@ pub fn open(dir: &DataDir) -> Result<SledStore, Failure> {
             .map_err(|e| format!("cannot create {}: {e}", dir.data_dir.display()))?;
         crate::store::manifest::write(&dir.data_dir, 0).map_err(|e| e.to_string())?;
     }
-    SledStore::open(&dir.data_dir, options).map_err(|e| Failure::from(e.to_string()))
+    crate::store::SledStore::open(&dir.data_dir, options)
+        .map(LogStore::from)
+        .map_err(|e| Failure::from(e.to_string()))
 }
 
 /// Runs one token command.

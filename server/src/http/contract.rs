@@ -418,7 +418,7 @@ pub async fn diagnostics(State(state): State<AppState>) -> Json<Value> {
             "burn": engine::BURN_VERSION,
         },
         "store": {
-            "backend": "sled 0.34.7",
+            "backend": state.store.describe(),
             "status": state.store.failure().map_or_else(|| "open".to_string(), |r| format!("degraded: {r}")),
             "event_count": state.store.head_seq(),
             "data_dir": state.runtime.data_dir.display().to_string(),

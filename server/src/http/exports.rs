@@ -169,7 +169,11 @@ pub fn build_export(
     match format {
         Format::Jsonl => {
             let mut bytes = Vec::new();
-            export_jsonl(&services.store, session, &mut bytes)?;
+            export_jsonl(
+                services.store.require_sled("exporting")?,
+                session,
+                &mut bytes,
+            )?;
             Ok(ExportFile {
                 bytes,
                 content_type: "application/x-ndjson",
@@ -291,7 +295,11 @@ pub fn session_bundle(services: &Services, session_id: Uuid) -> ServiceResult<Ve
     let mut files: Vec<(String, Vec<u8>, bool)> = Vec::new();
 
     let mut events = Vec::new();
-    let event_count = export_jsonl(&services.store, Some(session_id), &mut events)?;
+    let event_count = export_jsonl(
+        services.store.require_sled("exporting")?,
+        Some(session_id),
+        &mut events,
+    )?;
     files.push(("events.jsonl".into(), events, true));
 
     let frontend_path = frontend::session_path(services.store.data_dir(), session_id);

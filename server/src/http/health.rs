@@ -21,7 +21,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
                 Some(reason) => format!("degraded: {reason}"),
             },
             event_count: state.store.head_seq(),
-            backend: "sled 0.34.7".into(),
+            backend: state.store.describe(),
         },
         engine: EngineHealth {
             requested_device: device.requested.to_string(),

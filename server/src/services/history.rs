@@ -156,7 +156,7 @@ pub fn round_records(detail: &SessionDetail) -> Vec<RoundRecord> {
 /// 300-round history per request), or answers 404. `f` runs under the projections' read lock:
 /// it must not append or wait.
 pub fn with_session<R>(
-    store: &crate::store::SledStore,
+    store: &crate::store::LogStore,
     session_id: Uuid,
     f: impl FnOnce(&SessionDetail) -> ServiceResult<R>,
 ) -> ServiceResult<R> {
@@ -168,7 +168,7 @@ pub fn with_session<R>(
 
 /// Loads a live session or answers 404.
 pub fn require_session(
-    store: &crate::store::SledStore,
+    store: &crate::store::LogStore,
     session_id: Uuid,
 ) -> ServiceResult<SessionDetail> {
     match store.session(session_id) {

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 use crate::runner::Runner;
-use crate::store::SledStore;
+use crate::store::LogStore;
 pub use error::{ErrorKind, ServiceError, ServiceResult};
 pub use jobs::{JobKind, JobRecord};
 pub use progress::{ProgressHub, ProgressUpdate};
@@ -66,7 +66,7 @@ pub(crate) struct JobControl {
 /// Everything the commands need.
 pub struct Services {
     /// The event store.
-    pub store: SledStore,
+    pub store: LogStore,
     /// The only way to the engine.
     pub runner: Arc<Runner>,
     /// Live job progress.
@@ -94,7 +94,7 @@ impl std::fmt::Debug for Services {
 impl Services {
     /// Builds the services; call [`Services::start`] inside a tokio runtime to run jobs.
     pub fn new(
-        store: SledStore,
+        store: LogStore,
         runner: Runner,
         options: ServiceOptions,
         model_notice: Option<String>,

@@ -10,7 +10,7 @@ use super::principal::Principal;
 use super::{ServiceError, ServiceResult};
 use crate::store::events::PasswordSet;
 use crate::store::{
-    AppendRequest, Event, ExpectedVersion, NewEvent, SledStore, StreamAppend, StreamId,
+    AppendRequest, Event, ExpectedVersion, LogStore, NewEvent, StreamAppend, StreamId,
 };
 
 /// Shortest password accepted.
@@ -20,7 +20,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Records `user`'s password (blocking: hashing takes tens of milliseconds by design).
 pub fn set_blocking(
-    store: &SledStore,
+    store: &LogStore,
     user: &str,
     admin: bool,
     password: &str,
@@ -61,7 +61,7 @@ pub fn set_blocking(
 }
 
 /// Who `user` / `password` logs in as (blocking: Argon2 verification).
-pub fn verify_blocking(store: &SledStore, user: &str, password: &str) -> Option<Principal> {
+pub fn verify_blocking(store: &LogStore, user: &str, password: &str) -> Option<Principal> {
     if password.len() > MAX_PASSWORD_BYTES {
         return None;
     }

@@ -13,7 +13,7 @@ use crate::artifacts::ArtifactStore;
 use crate::store::events::SessionPurged;
 use crate::store::purge::redact_session;
 use crate::store::{
-    AppendRequest, Event, ExpectedVersion, NewEvent, SledStore, StreamAppend, StreamId,
+    AppendRequest, Event, ExpectedVersion, LogStore, NewEvent, StreamAppend, StreamId,
 };
 
 /// What a purge removed.
@@ -52,12 +52,12 @@ impl Services {
 
 /// The whole purge on a blocking thread (also what the offline `store purge` runs).
 pub fn purge_blocking(
-    store: &SledStore,
+    store: &LogStore,
     artifacts: &ArtifactStore,
     data_dir: &Path,
     session_id: Uuid,
 ) -> ServiceResult<PurgeReport> {
-    let redaction = redact_session(store, session_id)?;
+    let redaction = redact_session(store.require_sled("purging a session")?, session_id)?;
     // Files after the log: a crash in between leaves unreferenced files, which `store gc` and
     // the start-up collection remove; never a log that names a missing image.
     let mut report = PurgeReport {

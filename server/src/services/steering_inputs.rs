@@ -89,7 +89,7 @@ struct Inherited {
 }
 
 /// Reads the fork chain of `session_id` from the log (oldest ancestor first).
-fn inherited(store: &crate::store::SledStore, session_id: Uuid) -> ServiceResult<Inherited> {
+fn inherited(store: &crate::store::LogStore, session_id: Uuid) -> ServiceResult<Inherited> {
     let mut chain = Vec::new();
     let mut parent = store.with_projections(|p| {
         p.sessions
@@ -131,7 +131,7 @@ fn inherited(store: &crate::store::SledStore, session_id: Uuid) -> ServiceResult
 
 /// The steering inputs of a live session.
 pub fn steering_inputs(
-    store: &crate::store::SledStore,
+    store: &crate::store::LogStore,
     session_id: Uuid,
 ) -> ServiceResult<SteeringInputs> {
     let preference = history::with_session(store, session_id, |d| {

@@ -10,7 +10,7 @@ use crate::artifacts::content_hash;
 use crate::store::events::{TokenCreated, TokenRevoked};
 use crate::store::projections::access::TokenView;
 use crate::store::{
-    AppendRequest, Event, ExpectedVersion, Id, NewEvent, SledStore, StreamAppend, StreamId,
+    AppendRequest, Event, ExpectedVersion, Id, LogStore, NewEvent, StreamAppend, StreamId,
 };
 
 /// Label of the tokens a password login mints (logout revokes them; others are left alone).
@@ -105,14 +105,14 @@ pub fn prepare(spec: &TokenSpec) -> ServiceResult<(AppendRequest, NewToken)> {
 }
 
 /// Creates a token (blocking; the CLI's path).
-pub fn create_blocking(store: &SledStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
+pub fn create_blocking(store: &LogStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
     let (request, token) = prepare(spec)?;
     store.append_blocking(request)?;
     Ok(token)
 }
 
 /// Creates a token (the API's path).
-pub async fn create(store: &SledStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
+pub async fn create(store: &LogStore, spec: &TokenSpec) -> ServiceResult<NewToken> {
     let (request, token) = prepare(spec)?;
     store.append_async(request).await?;
     Ok(token)
@@ -120,7 +120,7 @@ pub async fn create(store: &SledStore, spec: &TokenSpec) -> ServiceResult<NewTok
 
 /// The revocation of `token_id`, or 404 when there is no such live token the current principal
 /// may manage (its own, or any for an admin).
-pub fn revocation(store: &SledStore, token_id: Uuid) -> ServiceResult<AppendRequest> {
+pub fn revocation(store: &LogStore, token_id: Uuid) -> ServiceResult<AppendRequest> {
     let live = store.with_projections(|p| {
         p.access
             .get(&token_id)
@@ -135,14 +135,14 @@ pub fn revocation(store: &SledStore, token_id: Uuid) -> ServiceResult<AppendRequ
 }
 
 /// The tokens the current principal may manage (secrets are never listed: not stored).
-pub fn list(store: &SledStore) -> Vec<TokenView> {
+pub fn list(store: &LogStore) -> Vec<TokenView> {
     let mut all = store.with_projections(|p| p.access.list());
     all.retain(|t| super::principal::may_see(Some(&t.user)));
     all
 }
 
 /// The revocation of the web-login token whose secret is `secret`, if it is one.
-fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendRequest> {
+fn logout_revocation(store: &LogStore, secret: &str) -> Option<AppendRequest> {
     let id = store.with_projections(|p| {
         p.access
             .authenticate(secret)
@@ -155,14 +155,14 @@ fn logout_revocation(store: &SledStore, secret: &str) -> Option<AppendRequest> {
 }
 
 /// Revokes `token_id` (the API's path).
-pub async fn revoke(store: &SledStore, token_id: Uuid) -> ServiceResult<()> {
+pub async fn revoke(store: &LogStore, token_id: Uuid) -> ServiceResult<()> {
     store.append_async(revocation(store, token_id)?).await?;
     Ok(())
 }
 
 /// Ends a password login: revokes the web-login token `secret`, if it is one (a pasted API
 /// token is left alone).
-pub async fn logout(store: &SledStore, secret: &str) -> ServiceResult<()> {
+pub async fn logout(store: &LogStore, secret: &str) -> ServiceResult<()> {
     if let Some(request) = logout_revocation(store, secret) {
         store.append_async(request).await?;
     }

@@ -366,7 +366,7 @@ fn purge(dir: &Path, session: uuid::Uuid, json: bool) -> i32 {
         ..Default::default()
     };
     let store = match SledStore::open(dir, options) {
-        Ok(store) => store,
+        Ok(store) => crate::store::LogStore::from(store),
         Err(e) => return fail(&e),
     };
     let artifacts = crate::artifacts::ArtifactStore::new(dir);

@@ -15,8 +15,9 @@ use crate::store::events::v1::{
     BasisComputedV1, ForkOriginV1, SessionCreatedV1, SessionForkedV1, SessionOwnedV1,
 };
 use crate::store::events::Event;
+use crate::store::hosted::LogStore;
 use crate::store::ids::{Id, StreamId};
-use crate::store::projections::AsOf;
+use crate::store::projections::{AsOf, SessionDetail};
 use crate::store::sled_store::SledStore;
 
 /// A fork command. Reuse the same ids to retry it idempotently.
@@ -55,110 +56,146 @@ pub struct ForkOutcome {
     pub append: Option<AppendOutcome>,
 }
 
+/// What a fork needs of a log: the live session, time travel and a blocking append.
+pub trait ForkHost {
+    fn session(&self, id: Uuid) -> Option<SessionDetail>;
+    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail>;
+    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome>;
+}
+
+impl ForkHost for SledStore {
+    fn session(&self, id: Uuid) -> Option<SessionDetail> {
+        SledStore::session(self, id)
+    }
+    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
+        SledStore::session_at(self, id, as_of)
+    }
+    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome> {
+        SledStore::append_blocking(self, req)
+    }
+}
+
+impl ForkHost for LogStore {
+    fn session(&self, id: Uuid) -> Option<SessionDetail> {
+        LogStore::session(self, id)
+    }
+    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
+        LogStore::session_at(self, id, as_of)
+    }
+    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome> {
+        LogStore::append_blocking(self, req)
+    }
+}
+
 impl SledStore {
     /// Fork a session at the end of round `req.round`.
     pub fn fork_session(&self, req: ForkRequest) -> Result<ForkOutcome> {
-        if let Some(child) = self.session(req.child_session_id) {
-            return match child.lineage.parent {
-                Some(p) if p.session_id == req.parent_session_id && p.round == req.round => {
-                    Ok(ForkOutcome {
-                        child_session_id: req.child_session_id,
-                        parent_version: p.parent_version,
-                        append: None,
-                    })
-                }
-                _ => Err(StoreError::InvalidRequest(format!(
-                    "session {} already exists and is not this fork",
-                    req.child_session_id
-                ))),
-            };
-        }
-        let at = self.session_at(req.parent_session_id, AsOf::EndOfRound(req.round))?;
-        if at.deleted {
-            return Err(StoreError::InvalidRequest(format!(
-                "session {} is deleted",
-                req.parent_session_id
-            )));
-        }
-        let incumbent = match at.incumbent_candidate_id {
-            Some(id) => at
-                .find_candidate(id)
-                .map(|c| {
-                    (
-                        Some(c.candidate.clone()),
-                        c.render.as_ref().map(|r| r.artifact_hash.clone()),
-                    )
-                })
-                .unwrap_or((
-                    at.inherited_incumbent.clone(),
-                    at.inherited_incumbent_artifact.clone(),
-                )),
-            None => (None, None),
-        };
-        let origin = ForkOriginV1 {
-            parent_session_id: Id(req.parent_session_id),
-            parent_round: req.round,
-            parent_version: at.version,
-            current_round: at.current_round,
-            current_z: at.current_z.clone(),
-            incumbent: incumbent.0,
-            incumbent_artifact_hash: incumbent.1,
-            converged: at.converged,
-            rounds_to_convergence: at.rounds_to_convergence,
-            trajectory: at.trajectory.clone(),
-        };
-        let created = Event::SessionCreated(SessionCreatedV1 {
-            session_id: Id(req.child_session_id),
-            experiment_id: at.experiment_id.map(Id),
-            prompt: at.prompt.clone(),
-            negative_prompt: at.negative_prompt.clone(),
-            config_json: at.config_json.clone(),
-            model_ref: at.model_ref.clone(),
-            parent: Some(origin),
-        });
-        let forked = Event::SessionForked(SessionForkedV1 {
-            child_session_id: Id(req.child_session_id),
-            round: req.round,
-            parent_version: at.version,
-        });
-        let mut child_events = vec![NewEvent::with_id(req.created_event_id, created)];
-        // The branch steers in the parent's basis; a copy keeps the child stream self-contained.
-        // Its id derives from the creation event's, so a retried fork is still idempotent.
-        if let Some(basis) = &at.basis {
-            child_events.push(NewEvent::with_id(
-                Uuid::from_u128(req.created_event_id.as_u128() ^ 1),
-                Event::BasisComputed(BasisComputedV1 {
-                    recipe_hash: basis.recipe_hash.clone(),
-                    recipe_json: basis.recipe_json.clone(),
-                    summary_json: basis.summary_json.clone(),
-                    device: basis.device.clone(),
-                }),
-            ));
-        }
-        if let Some(user) = &req.owner {
-            child_events.push(NewEvent::with_id(
-                Uuid::from_u128(req.created_event_id.as_u128() ^ 2),
-                Event::SessionOwned(SessionOwnedV1 { user: user.clone() }),
-            ));
-        }
-        let append = self.append_blocking(AppendRequest {
-            streams: vec![
-                StreamAppend {
-                    stream: StreamId::Session(req.child_session_id),
-                    expected: ExpectedVersion::NO_STREAM,
-                    events: child_events,
-                },
-                StreamAppend {
-                    stream: StreamId::Session(req.parent_session_id),
-                    expected: ExpectedVersion::Any,
-                    events: vec![NewEvent::with_id(req.forked_event_id, forked)],
-                },
-            ],
-        })?;
-        Ok(ForkOutcome {
-            child_session_id: req.child_session_id,
-            parent_version: at.version,
-            append: Some(append),
-        })
+        fork_session(self, req)
     }
+}
+
+/// Fork a session at the end of round `req.round` on any log.
+pub fn fork_session(host: &impl ForkHost, req: ForkRequest) -> Result<ForkOutcome> {
+    if let Some(child) = host.session(req.child_session_id) {
+        return match child.lineage.parent {
+            Some(p) if p.session_id == req.parent_session_id && p.round == req.round => {
+                Ok(ForkOutcome {
+                    child_session_id: req.child_session_id,
+                    parent_version: p.parent_version,
+                    append: None,
+                })
+            }
+            _ => Err(StoreError::InvalidRequest(format!(
+                "session {} already exists and is not this fork",
+                req.child_session_id
+            ))),
+        };
+    }
+    let at = host.session_at(req.parent_session_id, AsOf::EndOfRound(req.round))?;
+    if at.deleted {
+        return Err(StoreError::InvalidRequest(format!(
+            "session {} is deleted",
+            req.parent_session_id
+        )));
+    }
+    let incumbent = match at.incumbent_candidate_id {
+        Some(id) => at
+            .find_candidate(id)
+            .map(|c| {
+                (
+                    Some(c.candidate.clone()),
+                    c.render.as_ref().map(|r| r.artifact_hash.clone()),
+                )
+            })
+            .unwrap_or((
+                at.inherited_incumbent.clone(),
+                at.inherited_incumbent_artifact.clone(),
+            )),
+        None => (None, None),
+    };
+    let origin = ForkOriginV1 {
+        parent_session_id: Id(req.parent_session_id),
+        parent_round: req.round,
+        parent_version: at.version,
+        current_round: at.current_round,
+        current_z: at.current_z.clone(),
+        incumbent: incumbent.0,
+        incumbent_artifact_hash: incumbent.1,
+        converged: at.converged,
+        rounds_to_convergence: at.rounds_to_convergence,
+        trajectory: at.trajectory.clone(),
+    };
+    let created = Event::SessionCreated(SessionCreatedV1 {
+        session_id: Id(req.child_session_id),
+        experiment_id: at.experiment_id.map(Id),
+        prompt: at.prompt.clone(),
+        negative_prompt: at.negative_prompt.clone(),
+        config_json: at.config_json.clone(),
+        model_ref: at.model_ref.clone(),
+        parent: Some(origin),
+    });
+    let forked = Event::SessionForked(SessionForkedV1 {
+        child_session_id: Id(req.child_session_id),
+        round: req.round,
+        parent_version: at.version,
+    });
+    let mut child_events = vec![NewEvent::with_id(req.created_event_id, created)];
+    // The branch steers in the parent's basis; a copy keeps the child stream self-contained.
+    // Its id derives from the creation event's, so a retried fork is still idempotent.
+    if let Some(basis) = &at.basis {
+        child_events.push(NewEvent::with_id(
+            Uuid::from_u128(req.created_event_id.as_u128() ^ 1),
+            Event::BasisComputed(BasisComputedV1 {
+                recipe_hash: basis.recipe_hash.clone(),
+                recipe_json: basis.recipe_json.clone(),
+                summary_json: basis.summary_json.clone(),
+                device: basis.device.clone(),
+            }),
+        ));
+    }
+    if let Some(user) = &req.owner {
+        child_events.push(NewEvent::with_id(
+            Uuid::from_u128(req.created_event_id.as_u128() ^ 2),
+            Event::SessionOwned(SessionOwnedV1 { user: user.clone() }),
+        ));
+    }
+    let append = host.append_blocking(AppendRequest {
+        streams: vec![
+            StreamAppend {
+                stream: StreamId::Session(req.child_session_id),
+                expected: ExpectedVersion::NO_STREAM,
+                events: child_events,
+            },
+            StreamAppend {
+                stream: StreamId::Session(req.parent_session_id),
+                expected: ExpectedVersion::Any,
+                events: vec![NewEvent::with_id(req.forked_event_id, forked)],
+            },
+        ],
+    })?;
+    Ok(ForkOutcome {
+        child_session_id: req.child_session_id,
+        parent_version: at.version,
+        append: Some(append),
+    })
 }

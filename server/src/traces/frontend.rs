@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::services::{ServiceError, ServiceResult};
-use crate::store::SledStore;
+use crate::store::LogStore;
 
 /// Longest event name.
 pub const MAX_EVENT_CHARS: usize = 100;
@@ -94,7 +94,7 @@ fn optional_id(field: &str, raw: Option<&str>) -> ServiceResult<Option<Uuid>> {
 /// session the caller may see (only those get a per-session trace and a report link; an
 /// unknown one is still accepted into the global stream, as the reference does, but creates
 /// no folder).
-pub fn validate(store: &SledStore, ev: FrontendEvent) -> ServiceResult<(FrontendRecord, bool)> {
+pub fn validate(store: &LogStore, ev: FrontendEvent) -> ServiceResult<(FrontendRecord, bool)> {
     if !is_event_name(&ev.event) {
         return Err(ServiceError::invalid(
             "event",
@@ -216,7 +216,7 @@ pub fn forget_session(data_dir: &Path, session_id: Uuid) -> std::io::Result<()> 
 
 /// Validates and stores one event.
 pub async fn accept(
-    store: &SledStore,
+    store: &LogStore,
     data_dir: PathBuf,
     ev: FrontendEvent,
 ) -> ServiceResult<Accepted> {

@@ -14,7 +14,7 @@ use stablesteering::artifacts::ArtifactStore;
 use stablesteering::runner::Runner;
 use stablesteering::services::{ServiceOptions, Services};
 use stablesteering::state::{AppState, RuntimeInfo};
-use stablesteering::store::{SledStore, StoreOptions};
+use stablesteering::store::{HostedPg, LogStore, SledStore, StoreOptions};
 use tower::ServiceExt;
 
 /// A running in-process server.
@@ -39,11 +39,35 @@ impl TestServer {
 
     /// Starts one whose start-up facts `configure` adjusts (access policy, rate limit).
     pub async fn start_with(configure: impl FnOnce(&mut RuntimeInfo)) -> TestServer {
+        Self::start_on(None, configure).await
+    }
+
+    /// Starts one whose log is the PostgreSQL database `url` (`serve --store`).
+    pub async fn start_on_postgres(url: &str) -> TestServer {
+        Self::start_on(Some(url.to_string()), |_| {}).await
+    }
+
+    async fn start_on(
+        postgres: Option<String>,
+        configure: impl FnOnce(&mut RuntimeInfo),
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).expect("data dir");
         stablesteering::store::manifest::write(&data_dir, 0).expect("manifest");
-        let store = SledStore::open(&data_dir, StoreOptions::default()).expect("store");
+        let store: LogStore = match postgres {
+            None => SledStore::open(&data_dir, StoreOptions::default())
+                .expect("store")
+                .into(),
+            Some(url) => {
+                let at = data_dir.clone();
+                tokio::task::spawn_blocking(move || HostedPg::open_blocking(&url, &at))
+                    .await
+                    .expect("open task")
+                    .expect("PostgreSQL store")
+                    .into()
+            }
+        };
         let engine = engine::runtime::Engine::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/models/tiny-sd1"),
             engine::DeviceRequest::Cpu,

@@ -3,6 +3,8 @@
 
 #[path = "../store_common/mod.rs"]
 mod common;
+#[path = "../pg_common/mod.rs"]
+mod pg_common;
 
 mod concurrency;
 mod conformance;

@@ -162,6 +162,11 @@ impl PgStore {
         })
     }
 
+    /// The runtime the store's tasks run on.
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.inner.handle
+    }
+
     /// The database this store writes to, without its password.
     pub fn location(&self) -> &str {
         &self.inner.display
