@@ -56,11 +56,16 @@ struct Dims {
 }
 
 /// The attention of every query row, rows in parallel; each row handles all its heads so its
-/// output is one contiguous slice.
+/// output is one contiguous slice. Keys and values are first transposed per (batch, head) to
+/// `[head_dim][seq_kv]`, so a query's scores are `head_dim` AXPYs and its output `head_dim` dot
+/// products, all over contiguous `seq_kv`-long rows (SD heads are 4–160 wide; walking keys
+/// one short head at a time left the loops scalar).
 fn compute(q: &[f32], k: &[f32], v: &[f32], d: Dims) -> Vec<f32> {
     let mut out = vec![0.0f32; q.len()];
     let scale = 1.0 / (d.head_dim as f32).sqrt();
-    let kv_len = d.seq_kv * d.inner;
+    let (kt, vt) = (by_head(k, d), by_head(v, d));
+    let heads = d.inner / d.head_dim;
+    let per_batch = heads * d.head_dim * d.seq_kv;
     out.par_chunks_mut(d.inner)
         .zip(q.par_chunks(d.inner))
         .enumerate()
@@ -68,28 +73,42 @@ fn compute(q: &[f32], k: &[f32], v: &[f32], d: Dims) -> Vec<f32> {
             || vec![0.0f32; d.seq_kv],
             |scores, (row, (out_row, q_row))| {
                 let batch = row / d.seq_q;
-                let keys = &k[batch * kv_len..(batch + 1) * kv_len];
-                let values = &v[batch * kv_len..(batch + 1) * kv_len];
-                for h in 0..d.inner / d.head_dim {
-                    let head = h * d.head_dim..(h + 1) * d.head_dim;
-                    let q_head = &q_row[head.clone()];
-                    for (j, score) in scores.iter_mut().enumerate() {
-                        let k_head = &keys[j * d.inner + head.start..j * d.inner + head.end];
-                        *score = dot(q_head, k_head) * scale;
-                    }
-                    let sum = softmax_numerators(scores);
-                    let out_head = &mut out_row[head.clone()];
-                    for (j, &p) in scores.iter().enumerate() {
-                        let v_head = &values[j * d.inner + head.start..j * d.inner + head.end];
-                        for (o, &x) in out_head.iter_mut().zip(v_head) {
-                            *o += p * x;
+                for h in 0..heads {
+                    let head_base = batch * per_batch + h * d.head_dim * d.seq_kv;
+                    let column = |c: usize| {
+                        let at = head_base + c * d.seq_kv;
+                        at..at + d.seq_kv
+                    };
+                    scores.iter_mut().for_each(|s| *s = 0.0);
+                    for c in 0..d.head_dim {
+                        let qc = q_row[h * d.head_dim + c] * scale;
+                        for (s, &kx) in scores.iter_mut().zip(&kt[column(c)]) {
+                            *s += qc * kx;
                         }
                     }
-                    let inv = 1.0 / sum;
-                    out_head.iter_mut().for_each(|o| *o *= inv);
+                    let inv = 1.0 / softmax_numerators(scores);
+                    for c in 0..d.head_dim {
+                        out_row[h * d.head_dim + c] = dot(scores, &vt[column(c)]) * inv;
+                    }
                 }
             },
         );
+    out
+}
+
+/// `[B, S, H·D]` rows to `[B][H][D][S]`: each (batch, head, channel) a contiguous run over S.
+fn by_head(t: &[f32], d: Dims) -> Vec<f32> {
+    let mut out = vec![0.0f32; t.len()];
+    out.par_chunks_mut(d.seq_kv)
+        .enumerate()
+        .for_each(|(i, run)| {
+            // Run i is (batch i / inner, channel i % inner), channel = head · D + c.
+            let (b, hc) = (i / d.inner, i % d.inner);
+            let rows = &t[b * d.seq_kv * d.inner..(b + 1) * d.seq_kv * d.inner];
+            for (j, x) in run.iter_mut().enumerate() {
+                *x = rows[j * d.inner + hc];
+            }
+        });
     out
 }
 
@@ -121,14 +140,19 @@ fn exp(x: f32) -> f32 {
     // ln 2 split in two so `n·ln2` is exact in its high part (Cody–Waite).
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding 1.5·2²³ rounds to the nearest integer in the low mantissa bits (no `roundf`
+    // call, which kept the loop scalar: 7 % of a tiny-sd1 render); |x·log2 e| < 126 here.
+    const SHIFTER: f32 = 12_582_912.0;
     let x = x.max(-87.0);
-    let n = (x * LOG2_E).round();
+    let shifted = x * LOG2_E + SHIFTER;
+    let n = shifted - SHIFTER;
+    let n_bits = (shifted.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32);
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    f32::from_bits(((n as i32 + 127) as u32) << 23) * p
+    f32::from_bits((n_bits.wrapping_add(127) as u32) << 23) * p
 }
 
 #[cfg(test)]
