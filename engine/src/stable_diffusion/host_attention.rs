@@ -129,13 +129,26 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Replaces each score by `exp(score - max)` and returns their sum.
 fn softmax_numerators(scores: &mut [f32]) -> f32 {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    scores.iter_mut().for_each(|s| *s = exp(*s - max));
-    scores.iter().sum()
+    // Eight running sums (lanes), so the pass vectorises; a single `sum()` is a scalar chain.
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = scores.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        for (s, lane) in chunk.iter_mut().zip(&mut lanes) {
+            *s = exp(*s - max);
+            *lane += *s;
+        }
+    }
+    let mut tail = 0.0;
+    for s in chunks.into_remainder() {
+        *s = exp(*s - max);
+        tail += *s;
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// `e^x` for `x ≤ 0` (softmax numerators) to about 2 ulp, without branches: `x = n·ln2 + r`,
 /// a degree-6 polynomial for `e^r` on `|r| ≤ ln2/2`, `2^n` put into the exponent bits.
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so `n·ln2` is exact in its high part (Cody–Waite).
     const LN2_HI: f32 = 0.693_359_4;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod embeddings;
 pub mod folder;
 pub mod host_attention;
+pub mod host_norm;
 pub mod nn;
 pub mod pipeline;
 pub mod resnet;

@@ -4,11 +4,13 @@
 //! diffusers key with [`VarBuilder`] and applied with burn's functional ops. Weights keep
 //! PyTorch's layout (`Linear` is `[out, in]`) so checkpoint tensors are used as stored.
 
+use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, PaddedConvOptions};
 use burn::tensor::{DType, FloatDType, Int, Tensor};
 
+use super::host_norm;
 use super::weights::VarBuilder;
 
 /// `torch.nn.Linear`.
@@ -97,21 +99,44 @@ pub struct GroupNorm<B: Backend> {
     eps: f64,
     weight: Tensor<B, 1>,
     bias: Tensor<B, 1>,
+    /// The parameters on the host, for the Flex f32 kernel (`host_norm`).
+    host: Option<host_norm::Affine>,
 }
 
 impl<B: Backend> GroupNorm<B> {
     /// Loads `weight` and `bias` for `channels` channels in `groups` groups.
     pub fn load(vb: &VarBuilder<B>, groups: usize, channels: usize, eps: f64) -> Self {
+        let weight: Tensor<B, 1> = vb.get("weight", [channels]);
+        let bias: Tensor<B, 1> = vb.get("bias", [channels]);
+        let on_host = |t: &Tensor<B, 1>| t.clone().into_data().into_vec::<f32>().ok();
+        let host = (host_norm::applies(&weight.clone().reshape([1, channels, 1, 1])))
+            .then(|| on_host(&weight).zip(on_host(&bias)))
+            .flatten()
+            .map(|(weight, bias)| host_norm::Affine { weight, bias });
         Self {
             groups,
             eps,
-            weight: vb.get("weight", [channels]),
-            bias: vb.get("bias", [channels]),
+            weight,
+            bias,
+            host,
+        }
+    }
+
+    /// `silu(self.forward(x))`, fused on the host for Flex f32.
+    pub fn forward_silu(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        match &self.host {
+            Some(affine) if host_norm::applies(&x) => {
+                host_norm::group_norm(x, affine, self.groups, self.eps, true)
+            }
+            _ => silu(self.forward(x)),
         }
     }
 
     /// Normalises `[B, C, H, W]` per (sample, group).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if let Some(affine) = self.host.as_ref().filter(|_| host_norm::applies(&x)) {
+            return host_norm::group_norm(x, affine, self.groups, self.eps, false);
+        }
         let dtype = x.dtype();
         let [b, c, h, w] = x.dims();
         let x = to_f32(x).reshape([b, self.groups, (c / self.groups) * h * w]);

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -280,6 +279,6 @@ impl<B: Backend> UNet2DConditionModel<B> {
                 upsample_size,
             );
         }
-        self.conv_out.forward(silu(self.conv_norm_out.forward(x)))
+        self.conv_out.forward(self.conv_norm_out.forward_silu(x))
     }
 }

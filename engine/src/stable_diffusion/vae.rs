@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -240,7 +239,7 @@ impl<B: Backend> AutoencoderKL<B> {
         for block in &d.up_blocks {
             x = block.forward(x, &mut no_skips, None, None, None);
         }
-        d.conv_out.forward(silu(d.conv_norm_out.forward(x)))
+        d.conv_out.forward(d.conv_norm_out.forward_silu(x))
     }
 
     /// `vae.encode(images).latent_dist`: images `[B, 3, H, W]` in [-1, 1] → (mean, std) of
@@ -252,7 +251,7 @@ impl<B: Backend> AutoencoderKL<B> {
             x = block.forward(x, None, None).0;
         }
         x = e.mid_block.forward(x, None, None);
-        x = e.conv_out.forward(silu(e.conv_norm_out.forward(x)));
+        x = e.conv_out.forward(e.conv_norm_out.forward_silu(x));
         if let Some(conv) = &e.quant_conv {
             x = conv.forward(x);
         }
