@@ -16,7 +16,12 @@ use rayon::prelude::*;
 
 /// Whether `multi_head` should take this path: Flex tensors of f32.
 pub fn applies<B: Backend>(q: &Tensor<B, 3>) -> bool {
-    TypeId::of::<B>() == TypeId::of::<burn::backend::Flex>() && q.dtype() == DType::F32
+    flex_f32::<B>(q.dtype())
+}
+
+/// Whether `B` is burn's Flex (CPU) backend and `dtype` f32: where the host kernels run.
+pub fn flex_f32<B: Backend>(dtype: DType) -> bool {
+    TypeId::of::<B>() == TypeId::of::<burn::backend::Flex>() && dtype == DType::F32
 }
 
 /// `softmax(q·kᵀ/√d)·v` per head for `[B, S, H·D]` inputs with `heads` heads; the caller has

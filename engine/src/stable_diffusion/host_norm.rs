@@ -7,17 +7,15 @@
 //! statistics and one applies `x·a + b` per channel and the SiLU in place, groups in parallel.
 //! Statistics are two-pass in f32 with eight running sums, as accurate as torch's.
 
-use std::any::TypeId;
-
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::host_attention::exp;
+use super::host_attention::{exp, flex_f32};
 
 /// Whether the host kernel applies: Flex tensors of f32.
 pub fn applies<B: Backend>(x: &Tensor<B, 4>) -> bool {
-    TypeId::of::<B>() == TypeId::of::<burn::backend::Flex>() && x.dtype() == DType::F32
+    flex_f32::<B>(x.dtype())
 }
 
 /// The per-channel affine parameters, read once from the weights.

@@ -10,8 +10,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, PaddedConvOptions};
 use burn::tensor::{DType, FloatDType, Int, Tensor};
 
-use super::host_norm;
 use super::weights::VarBuilder;
+use super::{host_attention, host_norm};
 
 /// `torch.nn.Linear`.
 pub struct Linear<B: Backend> {
@@ -109,7 +109,7 @@ impl<B: Backend> GroupNorm<B> {
         let weight: Tensor<B, 1> = vb.get("weight", [channels]);
         let bias: Tensor<B, 1> = vb.get("bias", [channels]);
         let on_host = |t: &Tensor<B, 1>| t.clone().into_data().into_vec::<f32>().ok();
-        let host = (host_norm::applies(&weight.clone().reshape([1, channels, 1, 1])))
+        let host = host_attention::flex_f32::<B>(weight.dtype())
             .then(|| on_host(&weight).zip(on_host(&bias)))
             .flatten()
             .map(|(weight, bias)| host_norm::Affine { weight, bias });

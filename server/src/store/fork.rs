@@ -17,7 +17,7 @@ use crate::store::events::v1::{
 use crate::store::events::Event;
 use crate::store::hosted::LogStore;
 use crate::store::ids::{Id, StreamId};
-use crate::store::projections::{AsOf, SessionDetail};
+use crate::store::projections::AsOf;
 use crate::store::sled_store::SledStore;
 
 /// A fork command. Reuse the same ids to retry it idempotently.
@@ -56,46 +56,15 @@ pub struct ForkOutcome {
     pub append: Option<AppendOutcome>,
 }
 
-/// What a fork needs of a log: the live session, time travel and a blocking append.
-pub trait ForkHost {
-    fn session(&self, id: Uuid) -> Option<SessionDetail>;
-    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail>;
-    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome>;
-}
-
-impl ForkHost for SledStore {
-    fn session(&self, id: Uuid) -> Option<SessionDetail> {
-        SledStore::session(self, id)
-    }
-    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
-        SledStore::session_at(self, id, as_of)
-    }
-    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome> {
-        SledStore::append_blocking(self, req)
-    }
-}
-
-impl ForkHost for LogStore {
-    fn session(&self, id: Uuid) -> Option<SessionDetail> {
-        LogStore::session(self, id)
-    }
-    fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
-        LogStore::session_at(self, id, as_of)
-    }
-    fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome> {
-        LogStore::append_blocking(self, req)
-    }
-}
-
 impl SledStore {
     /// Fork a session at the end of round `req.round`.
     pub fn fork_session(&self, req: ForkRequest) -> Result<ForkOutcome> {
-        fork_session(self, req)
+        fork_session(&LogStore::from(self.clone()), req)
     }
 }
 
 /// Fork a session at the end of round `req.round` on any log.
-pub fn fork_session(host: &impl ForkHost, req: ForkRequest) -> Result<ForkOutcome> {
+pub fn fork_session(host: &LogStore, req: ForkRequest) -> Result<ForkOutcome> {
     if let Some(child) = host.session(req.child_session_id) {
         return match child.lineage.parent {
             Some(p) if p.session_id == req.parent_session_id && p.round == req.round => {

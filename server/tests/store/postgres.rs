@@ -17,8 +17,22 @@ use stablesteering::store::events::Event;
 use stablesteering::store::ids::{Id, StreamId};
 use stablesteering::store::util::block_on;
 use stablesteering::store::workload::SessionScript;
-use stablesteering::store::{PgStore, StoreError};
+use stablesteering::store::{Envelope, PgStore, StoreError};
 use uuid::Uuid;
+
+/// The whole log in commit order, paged `page` at a time, and the position after it.
+fn read_everything(store: &PgStore, page: usize) -> (Vec<Envelope>, Position) {
+    let mut events = Vec::new();
+    let mut at = Position::START;
+    loop {
+        let next = block_on(store.read_all(at, page)).unwrap();
+        if next.events.is_empty() {
+            return (events, at);
+        }
+        at = next.next;
+        events.extend(next.events);
+    }
+}
 
 fn job_started() -> NewEvent {
     NewEvent::new(Event::JobStarted(JobStartedV1 {
@@ -90,16 +104,8 @@ fn no_event_is_skipped_when_commits_race_a_subscriber() {
     assert_eq!(versions.len(), WRITERS);
     assert!(versions.values().all(|v| *v == APPENDS as u64));
 
-    let mut paged = Vec::new();
-    let mut at = Position::START;
-    loop {
-        let page = block_on(store.read_all(at, 50)).unwrap();
-        if page.events.is_empty() {
-            break;
-        }
-        at = page.next;
-        paged.extend(page.events.into_iter().map(|e| e.event_id));
-    }
+    let (paged, at) = read_everything(&store, 50);
+    let paged: Vec<Uuid> = paged.iter().map(|e| e.event_id).collect();
     let subscribed: Vec<Uuid> = delivered.iter().map(|e| e.event_id).collect();
     assert_eq!(
         paged, subscribed,
@@ -223,16 +229,7 @@ fn migrate_copies_a_sled_log_and_refuses_a_non_empty_target() {
     assert!(report.verified);
 
     let pg = PgStore::open_blocking(&url).unwrap();
-    let mut copied = Vec::new();
-    let mut at = Position::START;
-    loop {
-        let page = block_on(pg.read_all(at, 100)).unwrap();
-        if page.events.is_empty() {
-            break;
-        }
-        at = page.next;
-        copied.extend(page.events);
-    }
+    let (copied, _) = read_everything(&pg, 100);
     assert_eq!(copied.len(), sled_events.len());
     for (a, b) in sled_events.iter().zip(&copied) {
         assert_eq!(

@@ -1,118 +1,17 @@
-//! One append as one PostgreSQL transaction, with the sled backend's semantics: idempotent by
-//! event id, optimistic versions per stream, all streams or none.
-//!
-//! Each stream of the request is locked with a transaction-scoped advisory lock *before* the
-//! transaction writes anything. PostgreSQL assigns the transaction id at the first write, so a
-//! later writer of the same stream always gets a larger id than the one it waited for, and the
-//! `(xid, position)` commit order keeps every stream's versions in order.
+//! The pieces of an append on PostgreSQL, with the sled backend's semantics, used by the
+//! group-commit writer (`writer.rs`) and `store migrate`: the idempotency decision, the rows of
+//! a request, the one-statement insert and the per-stream advisory-lock key.
 
 use std::collections::HashMap;
 
-use tokio_postgres::error::SqlState;
-use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::store::append::{PreparedAppend, PreparedEvent, PreparedStream};
-use crate::store::backend::{AppendOutcome, ExpectedVersion, Position, StreamOutcome};
+use crate::store::backend::{AppendOutcome, Position, StreamOutcome};
+use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
-use crate::store::postgres::read::{self, Located, COLUMNS};
-use crate::store::postgres::{db_error, NOTIFY_CHANNEL};
-use crate::store::util::now_us;
-
-/// Why one attempt failed.
-enum Attempt {
-    /// A concurrent writer took an event id or version between our checks and our insert (only
-    /// possible for writers that skip the stream lock, or an identical retry in flight): retry.
-    Raced,
-    Failed(StoreError),
-}
-
-impl From<StoreError> for Attempt {
-    fn from(e: StoreError) -> Self {
-        Attempt::Failed(e)
-    }
-}
-
-/// Append a validated request; resolves once it is committed.
-pub(crate) async fn append(client: &mut Client, req: &PreparedAppend) -> Result<AppendOutcome> {
-    for _ in 0..3 {
-        match attempt(client, req).await {
-            Ok(outcome) => return Ok(outcome),
-            Err(Attempt::Raced) => continue,
-            Err(Attempt::Failed(e)) => return Err(e),
-        }
-    }
-    Err(StoreError::Database {
-        detail: "an append kept racing concurrent writers of the same event ids; retry".into(),
-    })
-}
-
-async fn attempt(client: &mut Client, req: &PreparedAppend) -> Result<AppendOutcome, Attempt> {
-    let tx = client.transaction().await.map_err(db_error)?;
-    let mut locks: Vec<i64> = req.streams.iter().map(|s| lock_key(&s.stream)).collect();
-    locks.sort_unstable();
-    locks.dedup();
-    for key in locks {
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
-            .await
-            .map_err(db_error)?;
-    }
-    if let Some(outcome) = already_recorded(&tx, req).await? {
-        return Ok(outcome);
-    }
-    let mut bases = Vec::with_capacity(req.streams.len());
-    for s in &req.streams {
-        let current = read::stream_version(&tx, s.stream).await?;
-        if let ExpectedVersion::Exact(expected) = s.expected {
-            if expected != current {
-                return Err(StoreError::Conflict {
-                    stream: s.stream,
-                    expected,
-                    current,
-                }
-                .into());
-            }
-        }
-        bases.push(current);
-    }
-    let rows: Vec<Row> = req
-        .streams
-        .iter()
-        .zip(&bases)
-        .flat_map(|(s, base)| rows_for(s, *base))
-        .collect();
-    let inserted = insert_rows(&tx, &rows).await.map_err(|e| {
-        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-            Attempt::Raced
-        } else {
-            Attempt::Failed(db_error(e))
-        }
-    })?;
-    tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
-        .await
-        .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(outcome(req, &bases, &inserted))
-}
-
-/// Idempotency, read side: the request's ids already in the log.
-async fn already_recorded(
-    tx: &tokio_postgres::Transaction<'_>,
-    req: &PreparedAppend,
-) -> Result<Option<AppendOutcome>, Attempt> {
-    let ids: Vec<Uuid> = events(req).map(|(_, e)| e.event_id).collect();
-    let sql = format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)");
-    let rows = tx.query(&sql, &[&ids]).await.map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let found: HashMap<Uuid, Located> = rows
-        .iter()
-        .map(|r| read::envelope_from_row(r).map(|l| (l.envelope.event_id, l)))
-        .collect::<Result<_>>()?;
-    Ok(decide_recorded(req, &found)?)
-}
+use crate::store::postgres::read::{self, Located};
 
 /// Idempotency, decision: none of the ids in `found` -> `None` (append it); all of them, as
 /// the same events -> the original outcome; some, or a different event -> an error.
@@ -167,9 +66,6 @@ pub(crate) fn decide_recorded(
     }))
 }
 
-/// Where each inserted row landed: `(position, xid)` in insert order.
-type Inserted = Vec<(i64, i64)>;
-
 /// One row to insert.
 pub(crate) struct Row {
     kind: i16,
@@ -179,10 +75,15 @@ pub(crate) struct Row {
     event_type: i16,
     schema_version: i16,
     payload: Vec<u8>,
+    recorded_at_us: i64,
 }
 
 /// The rows of one stream's events, versions counting on from `base`.
-pub(crate) fn rows_for(s: &PreparedStream, base: u64) -> impl Iterator<Item = Row> + '_ {
+pub(crate) fn rows_for(
+    s: &PreparedStream,
+    base: u64,
+    recorded_at_us: i64,
+) -> impl Iterator<Item = Row> + '_ {
     let (kind, entity) = read::stream_key(&s.stream);
     (base + 1..).zip(&s.events).map(move |(version, e)| Row {
         kind,
@@ -192,8 +93,35 @@ pub(crate) fn rows_for(s: &PreparedStream, base: u64) -> impl Iterator<Item = Ro
         event_type: e.event_type.code() as i16,
         schema_version: e.event_type.current_version() as i16,
         payload: e.payload.clone(),
+        recorded_at_us,
     })
 }
+
+impl Row {
+    /// An event from another log as it is (id, stream, version, time), its payload re-encoded at
+    /// today's schema version (it was validated when first appended).
+    pub(crate) fn from_envelope(env: &Envelope) -> Result<Row> {
+        let payload = env
+            .event
+            .encode_payload()
+            .map_err(|e| StoreError::Import(format!("seq {}: {e}", env.seq)))?;
+        let (kind, entity) = read::stream_key(&env.stream);
+        let ty = env.event_type();
+        Ok(Row {
+            kind,
+            entity,
+            version: env.stream_version as i64,
+            event_id: env.event_id,
+            event_type: ty.code() as i16,
+            schema_version: ty.current_version() as i16,
+            payload,
+            recorded_at_us: env.recorded_at_us,
+        })
+    }
+}
+
+/// Where each inserted row landed: `(position, xid)` in insert order.
+type Inserted = Vec<(i64, i64)>;
 
 /// Insert `rows` in one statement; returns `(position, xid)` per row, in order.
 pub(crate) async fn insert_rows(
@@ -210,16 +138,18 @@ pub(crate) async fn insert_rows(
     let types: Vec<i16> = rows.iter().map(|r| r.event_type).collect();
     let schemas: Vec<i16> = rows.iter().map(|r| r.schema_version).collect();
     let payloads: Vec<&[u8]> = rows.iter().map(|r| r.payload.as_slice()).collect();
+    let times: Vec<i64> = rows.iter().map(|r| r.recorded_at_us).collect();
     let returned = tx
         .query(
             "INSERT INTO events (stream_kind, stream_entity, stream_version, event_id, \
                                  event_type, schema_version, payload, recorded_at) \
-             SELECT k, e, v, i, t, s, p, timestamptz 'epoch' + $8::bigint * interval '1 microsecond' \
+             SELECT k, e, v, i, t, s, p, timestamptz 'epoch' + r * interval '1 microsecond' \
              FROM unnest($1::int2[], $2::uuid[], $3::int8[], $4::uuid[], $5::int2[], \
-                         $6::int2[], $7::bytea[]) WITH ORDINALITY AS u(k, e, v, i, t, s, p, n) \
+                         $6::int2[], $7::bytea[], $8::int8[]) WITH ORDINALITY \
+                  AS u(k, e, v, i, t, s, p, r, n) \
              ORDER BY n RETURNING event_id, position, xid",
             &[
-                &kinds, &entities, &versions, &ids, &types, &schemas, &payloads, &now_us(),
+                &kinds, &entities, &versions, &ids, &types, &schemas, &payloads, &times,
             ],
         )
         .await?;
@@ -232,31 +162,6 @@ pub(crate) async fn insert_rows(
         .iter()
         .map(|id| by_id.get(id).copied().unwrap_or((0, 0)))
         .collect())
-}
-
-fn outcome(req: &PreparedAppend, bases: &[u64], rows: &Inserted) -> AppendOutcome {
-    let streams = req
-        .streams
-        .iter()
-        .zip(bases)
-        .map(|(s, base)| StreamOutcome {
-            stream: s.stream,
-            first_version: base + 1,
-            last_version: base + s.events.len() as u64,
-        })
-        .collect();
-    let last = rows
-        .iter()
-        .max_by_key(|(seq, _)| *seq)
-        .copied()
-        .unwrap_or((0, 0));
-    AppendOutcome {
-        streams,
-        first_seq: rows.iter().map(|(s, _)| *s as u64).min().unwrap_or(0),
-        last_seq: last.0 as u64,
-        position: Position::from_parts(last.1 as u64, last.0 as u64),
-        duplicate: false,
-    }
 }
 
 fn events(req: &PreparedAppend) -> impl Iterator<Item = (StreamId, &PreparedEvent)> {

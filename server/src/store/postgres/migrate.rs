@@ -15,7 +15,7 @@ use crate::store::backend::{EventStore, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::open::StoreOptions;
-use crate::store::postgres::read::stream_key;
+use crate::store::postgres::append::{insert_rows, Row};
 use crate::store::postgres::{db_error, PgStore, NOTIFY_CHANNEL};
 use crate::store::sled_store::SledStore;
 use crate::store::util::block_on;
@@ -119,69 +119,18 @@ impl PgStore {
         page: Vec<Envelope>,
     ) -> impl std::future::Future<Output = Result<()>> + Send {
         self.with_client(move |mut client| async move {
-            let mut rows = Rows::default();
-            for env in &page {
-                rows.push(env)?;
-            }
+            let rows = page
+                .iter()
+                .map(Row::from_envelope)
+                .collect::<Result<Vec<_>>>()?;
             let tx = client.transaction().await.map_err(db_error)?;
-            tx.execute(
-                "INSERT INTO events (stream_kind, stream_entity, stream_version, event_id, \
-                                     event_type, schema_version, payload, recorded_at) \
-                 SELECT k, e, v, i, t, s, p, timestamptz 'epoch' + r * interval '1 microsecond' \
-                 FROM unnest($1::int2[], $2::uuid[], $3::int8[], $4::uuid[], $5::int2[], \
-                             $6::int2[], $7::bytea[], $8::int8[]) WITH ORDINALITY \
-                      AS u(k, e, v, i, t, s, p, r, n) ORDER BY n",
-                &[
-                    &rows.kinds,
-                    &rows.entities,
-                    &rows.versions,
-                    &rows.ids,
-                    &rows.types,
-                    &rows.schemas,
-                    &rows.payloads,
-                    &rows.times,
-                ],
-            )
-            .await
-            .map_err(|e| StoreError::Import(format!("PostgreSQL refused a page: {e}")))?;
+            insert_rows(&tx, &rows)
+                .await
+                .map_err(|e| StoreError::Import(format!("PostgreSQL refused a page: {e}")))?;
             tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
                 .await
                 .map_err(db_error)?;
             tx.commit().await.map_err(db_error)
         })
-    }
-}
-
-/// Column arrays of one imported page.
-#[derive(Default)]
-struct Rows {
-    kinds: Vec<i16>,
-    entities: Vec<uuid::Uuid>,
-    versions: Vec<i64>,
-    ids: Vec<uuid::Uuid>,
-    types: Vec<i16>,
-    schemas: Vec<i16>,
-    payloads: Vec<Vec<u8>>,
-    times: Vec<i64>,
-}
-
-impl Rows {
-    fn push(&mut self, env: &Envelope) -> Result<()> {
-        // Already in a log, so validated when appended; only re-encoded at today's version.
-        let payload = env
-            .event
-            .encode_payload()
-            .map_err(|e| StoreError::Import(format!("seq {}: {e}", env.seq)))?;
-        let (kind, entity) = stream_key(&env.stream);
-        let ty = env.event_type();
-        self.kinds.push(kind);
-        self.entities.push(entity);
-        self.versions.push(env.stream_version as i64);
-        self.ids.push(env.event_id);
-        self.types.push(ty.code() as i16);
-        self.schemas.push(ty.current_version() as i16);
-        self.payloads.push(payload);
-        self.times.push(env.recorded_at_us);
-        Ok(())
     }
 }

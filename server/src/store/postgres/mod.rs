@@ -75,6 +75,13 @@ impl Drop for Inner {
     }
 }
 
+/// A pooled connection, or the store's error saying there is none.
+pub(crate) async fn pooled(pool: &Pool) -> Result<deadpool_postgres::Object> {
+    pool.get().await.map_err(|e| StoreError::Database {
+        detail: format!("no database connection: {e}"),
+    })
+}
+
 /// Map a driver error to the store's typed error.
 pub(crate) fn db_error(e: tokio_postgres::Error) -> StoreError {
     let detail = match e.as_db_error() {
@@ -200,10 +207,7 @@ impl PgStore {
             if closed {
                 return Err(StoreError::Closed);
             }
-            let client = pool.get().await.map_err(|e| StoreError::Database {
-                detail: format!("no database connection: {e}"),
-            })?;
-            work(client).await
+            work(pooled(&pool).await?).await
         });
         async move {
             task.await.map_err(|e| StoreError::Database {

@@ -22,7 +22,7 @@ use crate::store::backend::{EventSubscription, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::postgres::read::{self, Located};
-use crate::store::postgres::{PgStore, NOTIFY_CHANNEL};
+use crate::store::postgres::{pooled, PgStore, NOTIFY_CHANNEL};
 
 /// Longest a subscriber waits without a notification before it re-reads anyway.
 const POLL_EVERY: Duration = Duration::from_millis(100);
@@ -113,14 +113,7 @@ async fn wait_for_page(
 ) -> Result<Vec<Located>> {
     loop {
         wake.borrow_and_update();
-        let client = store
-            .inner
-            .pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Database {
-                detail: format!("no database connection: {e}"),
-            })?;
+        let client = pooled(&store.inner.pool).await?;
         let page = read::read_committed_after(&**client, cursor, max.max(1)).await?;
         drop(client);
         if !page.is_empty() {

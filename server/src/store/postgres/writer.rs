@@ -7,6 +7,11 @@
 //! inserts every staged row in one statement and commits. One request's conflict does not
 //! fail its neighbours. If the insert still hits a unique violation (a writer outside this
 //! process racing on the same ids), the batch is rolled back and each request is retried alone.
+//!
+//! The stream locks are taken *before* the transaction writes anything. PostgreSQL assigns the
+//! transaction id at the first write, so a later writer of a stream always gets a larger id
+//! than the one it waited for, and the `(xid, position)` commit order keeps every stream's
+//! versions in order.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +26,8 @@ use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
 use crate::store::postgres::append::{self, decide_recorded, lock_key, Row};
 use crate::store::postgres::read::{self, Located, COLUMNS};
-use crate::store::postgres::{db_error, NOTIFY_CHANNEL};
+use crate::store::postgres::{db_error, pooled, NOTIFY_CHANNEL};
+use crate::store::util::now_us;
 use deadpool_postgres::Pool;
 
 /// Writer tasks (each commits one batch at a time on its own connection).
@@ -71,10 +77,10 @@ pub(crate) fn spawn(pool: Pool) -> mpsc::Sender<Command> {
 }
 
 async fn commit_batch(pool: &Pool, batch: Vec<Command>) {
-    let mut client = match pool.get().await {
+    let mut client = match pooled(pool).await {
         Ok(c) => c,
         Err(e) => {
-            let detail = format!("no database connection: {e}");
+            let detail = detail_of(e);
             for c in batch {
                 let _ = c.reply.send(Err(StoreError::Database {
                     detail: detail.clone(),
@@ -89,18 +95,19 @@ async fn commit_batch(pool: &Pool, batch: Vec<Command>) {
             for (c, outcome) in batch.into_iter().zip(outcomes) {
                 let outcome = match outcome {
                     Some(o) => o,
-                    None => append::append(&mut client, &c.req).await,
+                    None => append_alone(&mut client, &c.req).await,
                 };
                 let _ = c.reply.send(outcome);
             }
         }
         Err(BatchFailure::Raced) => {
             for c in batch {
-                let outcome = append::append(&mut client, &c.req).await;
+                let outcome = append_alone(&mut client, &c.req).await;
                 let _ = c.reply.send(outcome);
             }
         }
-        Err(BatchFailure::Failed(detail)) => {
+        Err(BatchFailure::Failed(e)) => {
+            let detail = detail_of(e);
             for c in batch {
                 let _ = c.reply.send(Err(StoreError::Database {
                     detail: detail.clone(),
@@ -110,9 +117,41 @@ async fn commit_batch(pool: &Pool, batch: Vec<Command>) {
     }
 }
 
+/// What a failure that ends a whole batch says to each of its requests.
+fn detail_of(e: StoreError) -> String {
+    match e {
+        StoreError::Database { detail } => detail,
+        other => other.to_string(),
+    }
+}
+
+/// One request as a batch of its own (after a batch raced a writer outside this process, or
+/// for a copy deferred behind its original), retried while it races.
+async fn append_alone(
+    client: &mut tokio_postgres::Client,
+    req: &PreparedAppend,
+) -> Result<AppendOutcome> {
+    for _ in 0..3 {
+        match try_batch(client, &[req]).await {
+            // A lone request is never deferred: nothing was staged before it.
+            Ok(outcomes) => {
+                if let Some(Some(outcome)) = outcomes.into_iter().next() {
+                    return outcome;
+                }
+            }
+            Err(BatchFailure::Raced) => continue,
+            Err(BatchFailure::Failed(e)) => return Err(e),
+        }
+    }
+    Err(StoreError::Database {
+        detail: "an append kept racing concurrent writers of the same event ids; retry".into(),
+    })
+}
+
 enum BatchFailure {
+    /// A unique violation: a writer outside the stream locks took an id or version.
     Raced,
-    Failed(String),
+    Failed(StoreError),
 }
 
 impl From<tokio_postgres::Error> for BatchFailure {
@@ -120,17 +159,14 @@ impl From<tokio_postgres::Error> for BatchFailure {
         if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
             BatchFailure::Raced
         } else {
-            match db_error(e) {
-                StoreError::Database { detail } => BatchFailure::Failed(detail),
-                other => BatchFailure::Failed(other.to_string()),
-            }
+            BatchFailure::Failed(db_error(e))
         }
     }
 }
 
 impl From<StoreError> for BatchFailure {
     fn from(e: StoreError) -> Self {
-        BatchFailure::Failed(e.to_string())
+        BatchFailure::Failed(e)
     }
 }
 
@@ -169,8 +205,16 @@ async fn try_batch(
     let mut rows: Vec<Row> = Vec::new();
     let mut staged_ids: HashSet<Uuid> = HashSet::new();
     let mut decisions = Vec::with_capacity(reqs.len());
+    let recorded_at_us = now_us();
     for req in reqs {
-        decisions.push(decide(req, &found, &mut heads, &mut rows, &mut staged_ids));
+        decisions.push(decide(
+            req,
+            &found,
+            &mut heads,
+            &mut rows,
+            recorded_at_us,
+            &mut staged_ids,
+        ));
     }
     let inserted = append::insert_rows(&tx, &rows).await?;
     tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
@@ -210,6 +254,7 @@ fn decide(
     found: &HashMap<Uuid, Located>,
     heads: &mut HashMap<StreamId, u64>,
     rows: &mut Vec<Row>,
+    recorded_at_us: i64,
     staged_ids: &mut HashSet<Uuid>,
 ) -> Decision {
     let ids = req
@@ -240,7 +285,7 @@ fn decide(
     let mut streams = Vec::with_capacity(req.streams.len());
     for s in &req.streams {
         let base = heads.get(&s.stream).copied().unwrap_or(0);
-        rows.extend(append::rows_for(s, base));
+        rows.extend(append::rows_for(s, base, recorded_at_us));
         let last = base + s.events.len() as u64;
         heads.insert(s.stream, last);
         streams.push(StreamOutcome {
