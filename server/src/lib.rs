@@ -17,6 +17,7 @@ pub mod steering;
 pub mod store;
 pub mod telemetry;
 pub mod traces;
+pub mod worker;
 
 /// The server's version, reported by `--version` and `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -105,6 +105,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         engine::stable_diffusion::folder::ModelFolder::inspect(dir)?;
     }
 
+    if args.render_concurrency == 0 && args.store.is_none() {
+        return Err(ServeError::Startup(
+            "--render-concurrency 0 renders nothing here: it needs --store postgres://… and              render workers (`stablesteering worker`) on the same database"
+                .into(),
+        ));
+    }
     // Opening verifies every record, so it runs off the async workers.
     let requested = args.data_dir.clone();
     let url = args.store.clone();
@@ -141,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         runner,
         crate::services::ServiceOptions {
             render_concurrency: usize::from(args.render_concurrency),
+            ..crate::services::ServiceOptions::default()
         },
         model_notice.clone(),
     );
@@ -215,7 +222,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3
 
 /// Prepares the data dir (creating a fresh store atomically when missing) and opens the log:
 /// sled in the data dir, or the PostgreSQL database `url` names (`--store`).
-fn open_data_dir(
+pub(crate) fn open_data_dir(
     requested: &std::path::Path,
     url: Option<&str>,
 ) -> Result<(PathBuf, LogStore), ServeError> {
@@ -256,7 +263,9 @@ pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the built-in dem
 
 /// The configured model, or the bundled demo model (unpacked from the binary into the user's
 /// cache, see `engine::demo_model`) with the notice people must see.
-fn choose_model(configured: Option<PathBuf>) -> Result<(PathBuf, Option<String>), ServeError> {
+pub(crate) fn choose_model(
+    configured: Option<PathBuf>,
+) -> Result<(PathBuf, Option<String>), ServeError> {
     if let Some(dir) = configured {
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         return Ok((dir, None));
@@ -320,7 +329,7 @@ fn warn_if_site_missing(site_root: &Path) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -53,6 +53,8 @@ pub enum Command {
     /// Passwords for `serve --auth accounts` (on a stopped server).
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Render jobs from a shared PostgreSQL queue (beside `serve --store postgres://…`).
+    Worker(crate::worker::WorkerArgs),
     /// Measure performance; results belong in docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -130,8 +132,10 @@ pub struct ServeArgs {
     pub precision: engine::runtime::Precision,
 
     /// How many render jobs run at the same time (each needs its own activation memory).
+    /// 0 renders nothing here: with --store postgres://…, render workers
+    /// (`stablesteering worker`) on the same database do.
     #[arg(long, env = "STABLESTEERING_RENDER_CONCURRENCY", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=16))]
+          value_parser = clap::value_parser!(u16).range(0..=16))]
     pub render_concurrency: u16,
 
     /// A host name this server answers to besides IP addresses and `localhost` (repeatable;
@@ -202,6 +206,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Store(pass) => PassThrough::finish(crate::store::cli::run_store(&pass.args)),
         Command::Token(command) => token::run(command),
         Command::User(command) => user::run(command),
+        Command::Worker(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            let worked = runtime.block_on(crate::worker::work(args));
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            worked.map_err(|e| Failure::from(e.to_string()))
+        }
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

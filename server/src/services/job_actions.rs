@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::jobs::{state_name, Failure, JobKind, JobRecord, NewJob};
+use super::job_records::{state_name, JobRecord};
+use super::jobs::{Failure, JobKind, NewJob};
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::projections::jobs::JobState;
 
@@ -18,12 +19,20 @@ impl Services {
     pub async fn cancel_job(self: &Arc<Self>, job_id: Uuid) -> ServiceResult<JobRecord> {
         let job = self.visible_job(job_id)?;
         match job.state {
-            JobState::Queued if !self.mark_cancelled(job_id) => {
-                let extra = self.abandon_events(&job, "cancelled before it started");
+            // Not started here: queued, or (on a shared queue) rendering on a worker, which
+            // then finds its lease gone at its next renewal and stops. The cancel is recorded
+            // under the "not ended yet" fence, so it never lands after the worker's result.
+            JobState::Queued | JobState::Running if !self.mark_cancelled(job_id) => {
+                let reason = if job.state == JobState::Queued {
+                    "cancelled before it started"
+                } else {
+                    "cancelled while a worker was rendering it"
+                };
+                let extra = self.abandon_events(&job, reason);
                 self.finish(
                     &job,
                     Err(Failure {
-                        reason: "cancelled before it started".into(),
+                        reason: reason.into(),
                         cancelled: true,
                         extra,
                     }),

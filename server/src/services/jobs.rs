@@ -9,6 +9,10 @@
 //!
 //! One job per session at a time (a second is 409). Render jobs run on `render_concurrency`
 //! workers; feedback jobs do not render and run at once, beside them.
+//!
+//! That is the embedded (sled) server. On PostgreSQL the queue is the database's
+//! (`claims.rs`): jobs are claimed, leased and recorded under a fence by this server or by
+//! render workers, and a job a dead process held is taken again, not failed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -123,34 +127,6 @@ impl Failure {
     }
 }
 
-/// The job as the API shows it (the reference's `JobRecord` plus our fields).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct JobRecord {
-    pub id: Uuid,
-    pub operation: String,
-    pub state: String,
-    pub progress: u32,
-    pub status_message: String,
-    pub result: Option<Value>,
-    pub error: Option<String>,
-    pub session_id: Option<Uuid>,
-    pub settings_hash: String,
-    pub settings: Value,
-    pub runner_invocations: u32,
-    pub step: usize,
-    pub total_steps: usize,
-    pub candidate: usize,
-    pub total_candidates: usize,
-    pub eta_seconds: Option<f64>,
-    /// Time spent queued before a worker took it.
-    pub queue_wait_ms: Option<f64>,
-    /// Time from start to end.
-    pub run_ms: Option<f64>,
-    pub events_url: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 /// One stream append of `events` with no version check.
 pub fn append_to(stream: StreamId, events: Vec<Event>) -> StreamAppend {
     StreamAppend {
@@ -160,28 +136,16 @@ pub fn append_to(stream: StreamId, events: Vec<Event>) -> StreamAppend {
     }
 }
 
-/// The render count a finished job recorded with its result (0 before it finished).
-fn recorded_invocations(result: Option<&Value>) -> u32 {
-    result
-        .and_then(|r| r.get("runner_invocations"))
-        .and_then(Value::as_u64)
-        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-}
-
-pub(super) fn state_name(state: JobState) -> &'static str {
-    match state {
-        JobState::Queued => "queued",
-        JobState::Running => "running",
-        JobState::Succeeded => "succeeded",
-        JobState::Failed => "failed",
-        JobState::Cancelled => "cancelled",
-    }
-}
-
 impl Services {
     /// Starts the workers and resumes the jobs of a previous run. Call once.
     pub async fn start(self: &Arc<Self>) {
         if self.workers_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(queue) = self.store.shared_queue().cloned() {
+            self.spawn_claimers(&queue);
+            self.spawn_relay(&queue);
+            self.adopt_open_jobs();
             return;
         }
         for _ in 0..self.options.render_concurrency.max(1) {
@@ -221,6 +185,9 @@ impl Services {
                     ),
                 ));
             }
+        }
+        if let Some(session) = job.session_id {
+            self.forget_if_ended(session);
         }
         let cancel = Arc::new(AtomicBool::new(false));
         {
@@ -267,7 +234,10 @@ impl Services {
     }
 
     fn dispatch(self: &Arc<Self>, job_id: Uuid, kind: JobKind) {
-        if kind.renders() {
+        if self.store.shared_queue().is_some() {
+            // The job is a row of the shared queue now; a claimer (here or elsewhere) takes it.
+            self.claim_wake.notify_waiters();
+        } else if kind.renders() {
             self.queue.push(&self.lane_of(job_id), job_id);
         } else {
             let services = Arc::clone(self);
@@ -275,10 +245,11 @@ impl Services {
         }
     }
 
-    fn release(&self, job_id: Uuid, session_id: Option<Uuid>) {
+    pub(super) fn release(&self, job_id: Uuid, session_id: Option<Uuid>) {
         if let Ok(mut control) = self.control.lock() {
             control.cancels.remove(&job_id);
             control.started.remove(&job_id);
+            control.claims.remove(&job_id);
             if let Some(s) = session_id {
                 if control.by_session.get(&s) == Some(&job_id) {
                     control.by_session.remove(&s);
@@ -327,14 +298,23 @@ impl Services {
         if !claimed {
             return;
         }
+        self.run_started(&job, &cancel).await;
+    }
+
+    /// Record the start of a job this process holds, run it, record its end.
+    pub(super) async fn run_started(self: &Arc<Self>, job: &JobView, cancel: &Arc<AtomicBool>) {
+        let job_id = job.job_id;
         let started = self
             .store
-            .append_async(AppendRequest {
-                streams: vec![append_to(
-                    StreamId::Jobs,
-                    vec![Event::JobStarted(JobStarted { job_id: Id(job_id) })],
-                )],
-            })
+            .append_fenced_async(
+                AppendRequest {
+                    streams: vec![append_to(
+                        StreamId::Jobs,
+                        vec![Event::JobStarted(JobStarted { job_id: Id(job_id) })],
+                    )],
+                },
+                self.fence_for(job_id),
+            )
             .await;
         if let Err(e) = started {
             tracing::error!(%job_id, error = %e, "cannot record job start");
@@ -352,15 +332,15 @@ impl Services {
         );
         let kind = JobKind::parse(&job.kind);
         let outcome = match kind {
-            Some(JobKind::GenerateRound) => self.execute_round(&job, &cancel).await,
-            Some(JobKind::StyleCalibration) => self.execute_calibration(&job, &cancel).await,
+            Some(JobKind::GenerateRound) => self.execute_round(job, cancel).await,
+            Some(JobKind::StyleCalibration) => self.execute_calibration(job, cancel).await,
             Some(JobKind::Txt2img) | Some(JobKind::Img2img) => {
-                self.execute_generation(&job, &cancel).await
+                self.execute_generation(job, cancel).await
             }
-            Some(JobKind::SubmitFeedback) => self.execute_feedback(&job).await,
+            Some(JobKind::SubmitFeedback) => self.execute_feedback(job).await,
             None => Err(Failure::new(format!("unknown job kind `{}`", job.kind))),
         };
-        self.finish(&job, outcome).await;
+        self.finish(job, outcome).await;
     }
 
     pub(super) async fn finish(
@@ -369,6 +349,12 @@ impl Services {
         outcome: Result<Completion, Failure>,
     ) {
         let job_id = job.job_id;
+        // A worker of a shared queue that stops gives the job back for another to render.
+        let stopped = matches!(&outcome, Err(f) if f.cancelled) && self.is_stopping();
+        if stopped && self.give_back(job_id).await {
+            self.release(job_id, job.session_id);
+            return;
+        }
         // A render stopped by a shutdown was not cancelled by anyone: it is interrupted, and
         // can be retried like one a crash interrupted.
         let outcome = outcome.map_err(|mut f| {
@@ -443,128 +429,40 @@ impl Services {
         };
         streams.push(append_to(StreamId::Jobs, vec![result]));
         // The outcome must be recorded; a full queue is retried briefly rather than dropped.
+        let fence = self.fence_for(job_id);
         let mut attempt = 0;
-        loop {
+        let recorded = loop {
             match self
                 .store
-                .append_async(AppendRequest {
-                    streams: streams.clone(),
-                })
+                .append_fenced_async(
+                    AppendRequest {
+                        streams: streams.clone(),
+                    },
+                    fence,
+                )
                 .await
             {
-                Ok(_) => break,
+                Ok(_) => break true,
                 Err(e) if e.is_retryable() && attempt < 50 => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
+                Err(e @ crate::store::StoreError::LeaseLost { .. }) => {
+                    // Another worker holds the job now, or it was cancelled: its end is theirs.
+                    tracing::warn!(%job_id, error = %e, "a job's result was not recorded");
+                    break false;
+                }
                 Err(e) => {
                     tracing::error!(%job_id, error = %e, "cannot record the end of a job");
-                    break;
+                    break true;
                 }
             }
-        }
-        self.release(job_id, job.session_id);
-        self.progress.publish(job_id, tick);
-        self.progress.prune(2000);
-    }
-
-    /// Waits until a job ends (or `timeout`), returning its final record.
-    pub async fn wait_terminal(
-        &self,
-        job_id: Uuid,
-        timeout: std::time::Duration,
-    ) -> Option<JobRecord> {
-        let mut rx = self.progress.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(job) = self.store.job(job_id) {
-                if !matches!(job.state, JobState::Queued | JobState::Running) {
-                    return self.job_record(job_id).ok();
-                }
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => return None,
-                Ok(Ok(u)) if u.job_id == job_id && u.terminal => {}
-                Ok(Ok(_)) => continue,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                Ok(Err(_)) => return None,
-            }
-        }
-    }
-
-    /// The API view of a job.
-    pub fn job_record(&self, job_id: Uuid) -> ServiceResult<JobRecord> {
-        let job = self.visible_job(job_id)?;
-        Ok(self.record_of(&job))
-    }
-
-    /// The API view of a stored job.
-    pub fn record_of(&self, job: &JobView) -> JobRecord {
-        let live = self.progress.latest(job.job_id);
-        let state = state_name(job.state);
-        let (progress, message) = match (&live, job.state) {
-            (_, JobState::Succeeded) => (100, "Completed successfully".to_string()),
-            (_, JobState::Failed) => (100, "Failed".to_string()),
-            (_, JobState::Cancelled) => (100, "Cancelled".to_string()),
-            (Some(u), _) => (u.progress, u.message.clone()),
-            (None, JobState::Queued) => (0, "Queued".to_string()),
-            (None, JobState::Running) => (12, "Starting work".to_string()),
         };
-        let result: Option<Value> = job
-            .result_json
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok());
-        let recorded = recorded_invocations(result.as_ref());
-        JobRecord {
-            id: job.job_id,
-            operation: job.kind.clone(),
-            state: state.to_string(),
-            progress,
-            status_message: message,
-            result,
-            error: match job.state {
-                JobState::Failed | JobState::Cancelled => job.reason.clone(),
-                _ => None,
-            },
-            session_id: job.session_id,
-            settings_hash: job.settings_hash.clone(),
-            settings: serde_json::from_str(&job.settings_json).unwrap_or(Value::Null),
-            runner_invocations: self.runner.invocations(job.job_id).max(recorded),
-            step: live.as_ref().map_or(0, |u| u.step),
-            total_steps: live.as_ref().map_or(0, |u| u.total_steps),
-            candidate: live.as_ref().map_or(0, |u| u.candidate),
-            total_candidates: live.as_ref().map_or(0, |u| u.total_candidates),
-            eta_seconds: live.as_ref().and_then(|u| u.eta_seconds),
-            queue_wait_ms: job
-                .started_at_us
-                .map(|s| (s - job.queued_at_us) as f64 / 1e3),
-            run_ms: match (job.started_at_us, job.finished_at_us) {
-                (Some(s), Some(f)) => Some((f - s) as f64 / 1e3),
-                _ => None,
-            },
-            events_url: format!("/api/jobs/{}/events", job.job_id),
-            created_at: crate::services::history::iso(job.queued_at_us),
-            updated_at: crate::services::history::iso(
-                job.finished_at_us
-                    .or(job.started_at_us)
-                    .unwrap_or(job.queued_at_us),
-            ),
+        self.release(job_id, job.session_id);
+        if recorded {
+            self.progress.publish(job_id, tick);
         }
-    }
-
-    /// Every job, newest first (optionally of one session).
-    pub fn list_jobs(&self, session: Option<Uuid>, limit: usize) -> Vec<JobRecord> {
-        let jobs: Vec<JobView> = self.store.with_projections(|p| {
-            p.jobs
-                .values()
-                .rev()
-                .filter(|j| session.is_none() || j.session_id == session)
-                .filter(|j| super::job_access::job_visible(p, j))
-                .take(limit)
-                .cloned()
-                .collect()
-        });
-        jobs.iter().map(|j| self.record_of(j)).collect()
+        self.progress.prune(2000);
     }
 
     /// Events to record when a job is abandoned (cancelled before start, or interrupted).

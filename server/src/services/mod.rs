@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod calibration;
+pub mod claims;
 pub mod error;
 pub mod fair_queue;
 pub mod feedback;
@@ -12,10 +13,12 @@ pub mod generations;
 pub mod history;
 pub mod job_access;
 pub mod job_actions;
+pub mod job_records;
 pub mod jobs;
 pub mod passwords;
 pub mod principal;
 pub mod progress;
+pub mod progress_relay;
 pub mod purge;
 pub mod rounds;
 pub mod seeds;
@@ -33,23 +36,35 @@ use uuid::Uuid;
 use crate::runner::Runner;
 use crate::store::LogStore;
 pub use error::{ErrorKind, ServiceError, ServiceResult};
-pub use jobs::{JobKind, JobRecord};
+pub use job_records::JobRecord;
+pub use jobs::JobKind;
 pub use progress::{ProgressHub, ProgressUpdate};
 
 /// Settings of the service layer.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
     /// How many render jobs run at once (each holds its own activations in memory).
+    /// On a shared (PostgreSQL) queue: 0 renders nothing here (workers do).
     pub render_concurrency: usize,
+    /// Server or render worker (what this process claims from a shared queue).
+    pub role: claims::ServiceRole,
+    /// How long a claim on a shared queue lasts unless renewed; a dead worker's job is taken
+    /// again within about this long.
+    pub lease: std::time::Duration,
 }
 
 impl Default for ServiceOptions {
     fn default() -> Self {
         ServiceOptions {
             render_concurrency: 1,
+            role: claims::ServiceRole::Server,
+            lease: DEFAULT_LEASE,
         }
     }
 }
+
+/// The default lease of a claimed job (renewed every third of it).
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// In-memory job control: who runs, what may be cancelled.
 #[derive(Default)]
@@ -61,6 +76,8 @@ pub(crate) struct JobControl {
     /// Jobs a worker has claimed; a cancel decides "queued" or "running" under the same lock,
     /// so a job is never ended twice.
     pub started: std::collections::HashSet<Uuid>,
+    /// Jobs this process claimed from a shared queue, with the attempt it holds.
+    pub claims: HashMap<Uuid, crate::store::postgres::leases::Claim>,
 }
 
 /// Everything the commands need.
@@ -81,6 +98,10 @@ pub struct Services {
     pub(crate) round_index: Mutex<HashMap<Uuid, Uuid>>,
     /// Set by [`Services::shutdown`]: no job starts, running renders stop at their next step.
     pub(crate) stopping: AtomicBool,
+    /// This process in a shared queue's `worker` column (host, pid and a random suffix).
+    pub(crate) worker_id: String,
+    /// Wakes this process's claimers when it queued a job itself.
+    pub(crate) claim_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Services {
@@ -110,6 +131,8 @@ impl Services {
             notice: model_notice,
             round_index: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            worker_id: worker_id(),
+            claim_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -120,9 +143,23 @@ impl Services {
 
     /// The job that currently holds `session_id` (one job per session), if any.
     pub fn active_job(&self, session_id: Uuid) -> Option<Uuid> {
+        self.forget_if_ended(session_id);
         self.control
             .lock()
             .ok()
             .and_then(|c| c.by_session.get(&session_id).copied())
     }
+}
+
+/// `host:pid:random`, for the queue's `worker` column and the logs.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let suffix = Uuid::now_v7().simple().to_string();
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        &suffix[suffix.len() - 6..]
+    )
 }

@@ -122,6 +122,10 @@ pub enum StoreError {
     /// serialization failure). Like `Storage`, the outcome is unknown: retry with the same ids.
     #[error("PostgreSQL: {detail}")]
     Database { detail: String },
+    /// A worker's append about a job it no longer holds (its lease ran out and another worker
+    /// took the job, or the job ended): nothing was recorded, and retrying cannot help.
+    #[error("job {job_id}: the lease is lost, nothing recorded: {why}")]
+    LeaseLost { job_id: Uuid, why: String },
     /// The PostgreSQL backend refuses to start (unreachable, schema newer than this binary).
     #[error("refusing to use the PostgreSQL event store: {reason}")]
     DatabaseRefused { reason: String },

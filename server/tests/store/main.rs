@@ -13,5 +13,6 @@ mod disk_full;
 mod exports;
 mod golden;
 mod kill9;
+mod pg_leases;
 mod postgres;
 mod projections;

@@ -20,6 +20,8 @@ use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::fork::{fork_session, ForkOutcome, ForkRequest};
 use crate::store::ids::StreamId;
+use crate::store::postgres::leases::Fence;
+use crate::store::postgres::PgStore;
 use crate::store::projections::{AsOf, JobView, Projections, SessionDetail, SessionSummary};
 use crate::store::sled_store::SledStore;
 
@@ -56,6 +58,28 @@ impl LogStore {
         match self {
             LogStore::Sled(s) => s.append_async(req).await,
             LogStore::Postgres(p) => p.append_async(req).await,
+        }
+    }
+
+    /// Append a job's events under `fence` (PostgreSQL: recorded only while the fence holds).
+    /// The sled log has no fences to check: one process holds it and runs every job itself.
+    pub async fn append_fenced_async(
+        &self,
+        req: AppendRequest,
+        fence: Option<Fence>,
+    ) -> Result<AppendOutcome> {
+        match self {
+            LogStore::Sled(s) => s.append_async(req).await,
+            LogStore::Postgres(p) => p.append_under(req, fence).await,
+        }
+    }
+
+    /// The shared job queue (PostgreSQL), where jobs are claimed and leased; `None` on sled,
+    /// whose server queues its jobs in memory.
+    pub fn shared_queue(&self) -> Option<&PgStore> {
+        match self {
+            LogStore::Sled(_) => None,
+            LogStore::Postgres(p) => Some(p.pg()),
         }
     }
 

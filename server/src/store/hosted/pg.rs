@@ -20,6 +20,7 @@ use crate::store::backend::{
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
+use crate::store::postgres::leases::Fence;
 use crate::store::postgres::PgStore;
 use crate::store::projections::{AsOf, Projections, SessionDetail};
 use crate::store::util::block_on;
@@ -115,7 +116,19 @@ impl HostedPg {
 
     /// Append; resolves once durable and visible in the projections.
     pub async fn append_async(&self, req: AppendRequest) -> Result<AppendOutcome> {
-        let outcome = self.inner.pg.append(req).await?;
+        self.append_under(req, None).await
+    }
+
+    /// Append under a job's fence (`store::postgres::leases`), or none.
+    pub async fn append_under(
+        &self,
+        req: AppendRequest,
+        fence: Option<Fence>,
+    ) -> Result<AppendOutcome> {
+        let outcome = match fence {
+            Some(f) => self.inner.pg.append_fenced(req, f).await?,
+            None => self.inner.pg.append(req).await?,
+        };
         let mut applied = self.inner.applied.subscribe();
         let wait = self.inner.pg.runtime().spawn(async move {
             tokio::time::timeout(APPLY_WAIT, applied.wait_for(|p| *p >= outcome.position))
@@ -176,6 +189,11 @@ impl HostedPg {
     /// Time travel. Blocks on at most one query (none when the round is in the cached prefix).
     pub fn session_at(&self, id: Uuid, as_of: AsOf) -> Result<SessionDetail> {
         block_on(self.inner.pg.session_at(id, as_of))
+    }
+
+    /// The PostgreSQL log itself (its job queue, notes and change cues).
+    pub fn pg(&self) -> &PgStore {
+        &self.inner.pg
     }
 
     /// The database, without its password.

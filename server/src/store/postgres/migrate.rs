@@ -127,6 +127,9 @@ impl PgStore {
             insert_rows(&tx, &rows)
                 .await
                 .map_err(|e| StoreError::Import(format!("PostgreSQL refused a page: {e}")))?;
+            crate::store::postgres::leases::record_marks(&tx, page.iter().map(|e| &e.event))
+                .await
+                .map_err(|e| StoreError::Import(format!("PostgreSQL refused a page: {e}")))?;
             tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
                 .await
                 .map_err(db_error)?;

@@ -9,6 +9,7 @@
 
 mod append;
 pub mod bench;
+pub mod leases;
 pub mod migrate;
 mod read;
 mod replay;
@@ -36,6 +37,9 @@ pub use subscribe::PgSubscription;
 /// The channel appends notify and subscribers listen on.
 pub(crate) const NOTIFY_CHANNEL: &str = "stablesteering_events";
 
+/// The channel render workers send live job progress on (`serve` relays it to browsers).
+pub(crate) const PROGRESS_CHANNEL: &str = "stablesteering_progress";
+
 /// Connections in the pool: enough for concurrent appends, reads and subscribers.
 const POOL_SIZE: usize = 16;
 
@@ -59,6 +63,8 @@ struct Inner {
     /// reports without a round trip).
     head: Mutex<Position>,
     wake: tokio::sync::watch::Receiver<u64>,
+    /// Progress notes from render workers, as received.
+    progress: tokio::sync::broadcast::Sender<String>,
     /// Decoded session streams for time travel (bounded; `replay.rs`).
     replay: Mutex<crate::store::replay_cache::ReplayCache>,
     closed: AtomicBool,
@@ -148,7 +154,8 @@ impl PgStore {
         schema::migrate(&mut client).await?;
         let head = read::last_position(&**client).await?;
         drop(client);
-        let wake = subscribe::listen(config, &handle)
+        let (progress, _) = tokio::sync::broadcast::channel(1024);
+        let wake = subscribe::listen(config, &handle, progress.clone())
             .await
             .map_err(|e| unreachable(&e))?;
         let writer = writer::spawn(pool.clone());
@@ -160,12 +167,80 @@ impl PgStore {
                 own_runtime: Mutex::new(None),
                 head: Mutex::new(head),
                 wake,
+                progress,
                 replay: Mutex::new(crate::store::replay_cache::ReplayCache::new(
                     replay::REPLAY_CACHE_EVENTS,
                 )),
                 closed: AtomicBool::new(false),
                 display,
             }),
+        })
+    }
+
+    /// Append under `fence`: recorded only while the fence holds (`leases.rs`), else
+    /// [`StoreError::LeaseLost`]. A retry of a recorded request gets its original outcome.
+    pub fn append_fenced(
+        &self,
+        req: AppendRequest,
+        fence: leases::Fence,
+    ) -> impl Future<Output = Result<AppendOutcome>> + Send + use<> {
+        self.submit(req, Some(fence))
+    }
+
+    fn submit(
+        &self,
+        req: AppendRequest,
+        fence: Option<leases::Fence>,
+    ) -> impl Future<Output = Result<AppendOutcome>> + Send + use<> {
+        let prepared = prepare(req);
+        let store = self.clone();
+        async move {
+            let req = prepared?;
+            if store.inner.closed.load(Ordering::SeqCst) {
+                return Err(StoreError::Closed);
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            store
+                .inner
+                .writer
+                .try_send(writer::Command { req, fence, reply })
+                .map_err(|e| match e {
+                    TrySendError::Full(_) => StoreError::Busy {
+                        capacity: writer::QUEUE_CAPACITY,
+                    },
+                    TrySendError::Closed(_) => StoreError::Closed,
+                })?;
+            let outcome = answer.await.map_err(|_| StoreError::Closed)??;
+            store.note_position(outcome.position);
+            Ok(outcome)
+        }
+    }
+
+    /// Wakes on every commit notification (a cue to look again, as subscriptions do).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.wake.clone()
+    }
+
+    /// Progress notes workers sent (JSON text, as sent).
+    pub fn progress_notes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.progress.subscribe()
+    }
+
+    /// Send one progress note to every listening server (at most 7,900 bytes: PostgreSQL's
+    /// limit on a notification is 8,000).
+    pub fn send_progress(&self, note: String) -> impl Future<Output = Result<()>> + Send + use<> {
+        self.with_client(move |client| async move {
+            if note.len() > 7_900 {
+                return Err(StoreError::InvalidRequest(format!(
+                    "a progress note of {} bytes is over the 7,900 a notification carries",
+                    note.len()
+                )));
+            }
+            client
+                .execute("SELECT pg_notify($1, $2)", &[&PROGRESS_CHANNEL, &note])
+                .await
+                .map_err(db_error)?;
+            Ok(())
         })
     }
 
@@ -221,28 +296,7 @@ impl EventStore for PgStore {
     type Subscription = PgSubscription;
 
     fn append(&self, req: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send {
-        let prepared = prepare(req);
-        let store = self.clone();
-        async move {
-            let req = prepared?;
-            if store.inner.closed.load(Ordering::SeqCst) {
-                return Err(StoreError::Closed);
-            }
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            store
-                .inner
-                .writer
-                .try_send(writer::Command { req, reply })
-                .map_err(|e| match e {
-                    TrySendError::Full(_) => StoreError::Busy {
-                        capacity: writer::QUEUE_CAPACITY,
-                    },
-                    TrySendError::Closed(_) => StoreError::Closed,
-                })?;
-            let outcome = answer.await.map_err(|_| StoreError::Closed)??;
-            store.note_position(outcome.position);
-            Ok(outcome)
-        }
+        self.submit(req, None)
     }
 
     fn read_stream(

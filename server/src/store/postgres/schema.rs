@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (stream_kind, stream_entity, stream_version)
      );
      CREATE INDEX events_commit_order ON events (xid, position);",
+    // 2: the job queue, derived from the log in each append's transaction (`leases.rs`).
+    crate::store::postgres::leases::MIGRATION,
 ];
 
 /// The schema version this binary writes and reads.

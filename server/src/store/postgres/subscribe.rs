@@ -22,7 +22,7 @@ use crate::store::backend::{EventSubscription, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::postgres::read::{self, Located};
-use crate::store::postgres::{pooled, PgStore, NOTIFY_CHANNEL};
+use crate::store::postgres::{pooled, PgStore, NOTIFY_CHANNEL, PROGRESS_CHANNEL};
 
 /// Longest a subscriber waits without a notification before it re-reads anyway.
 const POLL_EVERY: Duration = Duration::from_millis(100);
@@ -33,18 +33,26 @@ const RECONNECT_AFTER: Duration = Duration::from_millis(500);
 type Listener = (Client, Connection<Socket, NoTlsStream>);
 
 /// Connect the listener (failing now if the database is unreachable) and keep it running,
-/// reconnecting as needed, until every receiver is gone.
+/// reconnecting as needed, until every receiver is gone. Job progress notes (a worker's
+/// [`PROGRESS_CHANNEL`] payloads) go to `progress`; they are live updates, never state, so a
+/// note lost in a reconnect only skips a tick.
 pub(crate) async fn listen(
     config: Config,
     handle: &Handle,
+    progress: tokio::sync::broadcast::Sender<String>,
 ) -> std::result::Result<watch::Receiver<u64>, tokio_postgres::Error> {
     let first = config.connect(NoTls).await?;
     let (tx, rx) = watch::channel(0u64);
-    handle.spawn(listener_loop(config, Arc::new(tx), Some(first)));
+    handle.spawn(listener_loop(config, Arc::new(tx), progress, Some(first)));
     Ok(rx)
 }
 
-async fn listener_loop(config: Config, tx: Arc<watch::Sender<u64>>, mut first: Option<Listener>) {
+async fn listener_loop(
+    config: Config,
+    tx: Arc<watch::Sender<u64>>,
+    progress: tokio::sync::broadcast::Sender<String>,
+    mut first: Option<Listener>,
+) {
     while !tx.is_closed() {
         let connected = match first.take() {
             Some(c) => Ok(c),
@@ -52,16 +60,25 @@ async fn listener_loop(config: Config, tx: Arc<watch::Sender<u64>>, mut first: O
         };
         if let Ok((client, mut connection)) = connected {
             let bump = tx.clone();
+            let notes = progress.clone();
             let driver = tokio::spawn(async move {
                 let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
                 while let Some(Ok(message)) = messages.next().await {
-                    if let AsyncMessage::Notification(_) = message {
-                        bump.send_modify(|n| *n = n.wrapping_add(1));
+                    match message {
+                        AsyncMessage::Notification(n) if n.channel() == PROGRESS_CHANNEL => {
+                            let _ = notes.send(n.payload().to_string());
+                        }
+                        AsyncMessage::Notification(_) => {
+                            bump.send_modify(|n| *n = n.wrapping_add(1))
+                        }
+                        _ => {}
                     }
                 }
             });
             if client
-                .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
+                .batch_execute(&format!(
+                    "LISTEN {NOTIFY_CHANNEL}; LISTEN {PROGRESS_CHANNEL}"
+                ))
                 .await
                 .is_ok()
             {

@@ -8,6 +8,10 @@
 //! fail its neighbours. If the insert still hits a unique violation (a writer outside this
 //! process racing on the same ids), the batch is rolled back and each request is retried alone.
 //!
+//! A request about a job may carry a [`Fence`] (`leases.rs`): its job's queue row is locked and
+//! checked after the idempotency decision, so a worker that lost its lease records nothing,
+//! and the rows of `job_leases` follow the events inserted (same transaction).
+//!
 //! The stream locks are taken *before* the transaction writes anything. PostgreSQL assigns the
 //! transaction id at the first write, so a later writer of a stream always gets a larger id
 //! than the one it waited for, and the `(xid, position)` commit order keeps every stream's
@@ -25,6 +29,7 @@ use crate::store::backend::{AppendOutcome, ExpectedVersion, Position, StreamOutc
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
 use crate::store::postgres::append::{self, decide_recorded, lock_key, Row};
+use crate::store::postgres::leases::{self, Fence, LeaseRow};
 use crate::store::postgres::read::{self, Located, COLUMNS};
 use crate::store::postgres::{db_error, pooled, NOTIFY_CHANNEL};
 use crate::store::util::now_us;
@@ -42,6 +47,7 @@ pub(crate) const QUEUE_CAPACITY: usize = 4_096;
 /// One queued append and where its answer goes.
 pub(crate) struct Command {
     pub req: PreparedAppend,
+    pub fence: Option<Fence>,
     pub reply: oneshot::Sender<Result<AppendOutcome>>,
 }
 
@@ -89,20 +95,20 @@ async fn commit_batch(pool: &Pool, batch: Vec<Command>) {
             return;
         }
     };
-    let reqs: Vec<&PreparedAppend> = batch.iter().map(|c| &c.req).collect();
+    let reqs: Vec<Pending> = batch.iter().map(|c| (&c.req, c.fence)).collect();
     match try_batch(&mut client, &reqs).await {
         Ok(outcomes) => {
             for (c, outcome) in batch.into_iter().zip(outcomes) {
                 let outcome = match outcome {
                     Some(o) => o,
-                    None => append_alone(&mut client, &c.req).await,
+                    None => append_alone(&mut client, (&c.req, c.fence)).await,
                 };
                 let _ = c.reply.send(outcome);
             }
         }
         Err(BatchFailure::Raced) => {
             for c in batch {
-                let outcome = append_alone(&mut client, &c.req).await;
+                let outcome = append_alone(&mut client, (&c.req, c.fence)).await;
                 let _ = c.reply.send(outcome);
             }
         }
@@ -129,7 +135,7 @@ fn detail_of(e: StoreError) -> String {
 /// for a copy deferred behind its original), retried while it races.
 async fn append_alone(
     client: &mut tokio_postgres::Client,
-    req: &PreparedAppend,
+    req: Pending<'_>,
 ) -> Result<AppendOutcome> {
     for _ in 0..3 {
         match try_batch(client, &[req]).await {
@@ -147,6 +153,9 @@ async fn append_alone(
         detail: "an append kept racing concurrent writers of the same event ids; retry".into(),
     })
 }
+
+/// One request of a batch and the fence it is recorded under.
+type Pending<'a> = (&'a PreparedAppend, Option<Fence>);
 
 enum BatchFailure {
     /// A unique violation: a writer outside the stream locks took an id or version.
@@ -186,8 +195,9 @@ enum Decision {
 /// The batch's outcomes in order; `None` for deferred requests.
 async fn try_batch(
     client: &mut tokio_postgres::Client,
-    reqs: &[&PreparedAppend],
+    pending: &[Pending<'_>],
 ) -> Result<Vec<Option<Result<AppendOutcome>>>, BatchFailure> {
+    let reqs: Vec<&PreparedAppend> = pending.iter().map(|(r, _)| *r).collect();
     let tx = client.transaction().await?;
     let mut keys: Vec<i64> = reqs
         .iter()
@@ -200,23 +210,46 @@ async fn try_batch(
         &[&keys],
     )
     .await?;
-    let found = recorded(&tx, reqs).await?;
-    let mut heads = heads(&tx, reqs).await?;
+    let found = recorded(&tx, &reqs).await?;
+    let mut heads = heads(&tx, &reqs).await?;
+    let fenced: Vec<Uuid> = pending
+        .iter()
+        .filter_map(|(_, f)| f.map(|f| f.job_id))
+        .collect();
+    let mut jobs = leases::lock_rows(&tx, &fenced).await?;
     let mut rows: Vec<Row> = Vec::new();
     let mut staged_ids: HashSet<Uuid> = HashSet::new();
     let mut decisions = Vec::with_capacity(reqs.len());
     let recorded_at_us = now_us();
-    for req in reqs {
-        decisions.push(decide(
-            req,
-            &found,
-            &mut heads,
-            &mut rows,
-            recorded_at_us,
-            &mut staged_ids,
-        ));
+    for (req, fence) in pending {
+        let decision = match fenced_out(req, fence.as_ref(), &found, &jobs) {
+            Some(refused) => Decision::Done(Err(refused)),
+            None => decide(
+                req,
+                &found,
+                &mut heads,
+                &mut rows,
+                recorded_at_us,
+                &mut staged_ids,
+            ),
+        };
+        if matches!(decision, Decision::Staged { .. }) {
+            close_ended(req, &mut jobs);
+        }
+        decisions.push(decision);
     }
     let inserted = append::insert_rows(&tx, &rows).await?;
+    let mut staged_events: Vec<&crate::store::events::Event> = Vec::new();
+    for ((req, _), decision) in pending.iter().zip(&decisions) {
+        if matches!(decision, Decision::Staged { .. }) {
+            staged_events.extend(
+                req.streams
+                    .iter()
+                    .flat_map(|s| s.events.iter().map(|e| &e.event)),
+            );
+        }
+    }
+    leases::record_marks(&tx, staged_events.into_iter()).await?;
     tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}"))
         .await?;
     tx.commit().await?;
@@ -246,6 +279,41 @@ async fn try_batch(
             }
         })
         .collect())
+}
+
+/// The refusal of a fenced request whose worker no longer holds the job; `None` to go on.
+/// A request already recorded is answered as a duplicate (`decide`), fence or not, so a retry
+/// after a lost reply finds its outcome.
+fn fenced_out(
+    req: &PreparedAppend,
+    fence: Option<&Fence>,
+    found: &HashMap<Uuid, Located>,
+    jobs: &HashMap<Uuid, LeaseRow>,
+) -> Option<StoreError> {
+    let fence = fence?;
+    let already = req
+        .streams
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .any(|e| found.contains_key(&e.event_id));
+    if already {
+        return None;
+    }
+    leases::check(fence, jobs.get(&fence.job_id)).err()
+}
+
+/// A staged request that ends jobs closes their rows for the rest of the batch.
+fn close_ended(req: &PreparedAppend, jobs: &mut HashMap<Uuid, LeaseRow>) {
+    let events = req
+        .streams
+        .iter()
+        .flat_map(|s| s.events.iter().map(|e| &e.event));
+    for ended in leases::ended_jobs(events) {
+        if let Some(row) = jobs.get_mut(&ended) {
+            row.done = true;
+            row.leased = false;
+        }
+    }
 }
 
 /// Decide one request against the recorded ids and the heads so far (updated when staged).
