@@ -11,7 +11,7 @@ ADDR ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
 WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver
 
-.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test a1111-check api-fuzz wasm-test cuda-check e2e
+.PHONY: run site test bootstrap bootstrap-test fmt-check clippy unit-test a1111-check api-fuzz wasm-test cuda-check e2e bench-workers
 
 run: bootstrap site
 	@echo "Starting StableSteering on http://$(ADDR)/ (data in $(DATA_DIR)); Ctrl-C stops it."
@@ -66,3 +66,9 @@ cuda-check:
 
 e2e:
 	./scripts/e2e.sh
+
+# Not in `make test`: the worker kill benchmark of issue 17 (100 SIGKILLs over 100 rounds on a
+# throwaway PostgreSQL, about 4 minutes); figures go in docs/BENCHMARKS.md.
+bench-workers:
+	STABLESTEERING_WORKER_KILLS=100 STABLESTEERING_WORKER_ROUNDS=100 \
+	  cargo test --locked --release -p server --test workers -- --nocapture

@@ -11,6 +11,29 @@ use std::path::{Path, PathBuf};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 
+/// Where images live, addressed by the BLAKE2b-256 of their bytes. Everything that reads or
+/// writes images (the runner, the HTTP routes, exports, purge) goes through this contract.
+///
+/// [`ArtifactStore`], a directory, is the one built: local, or shared by an API server and its
+/// render workers (NFS and the like). An S3-compatible object store fits the same contract —
+/// key = hash, `put` returns once the object is durable (a completed PUT), `check` re-hashes the
+/// bytes — so a worker can write images the server then serves.
+pub trait ArtifactBackend: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` durably and returns their hash (idempotent). It returns only once the
+    /// bytes would survive a crash: events naming the hash are appended after it.
+    fn put(&self, bytes: &[u8]) -> std::io::Result<String>;
+    /// The bytes of artifact `hash`; `None` for a malformed or unknown hash.
+    fn get(&self, hash: &str) -> Option<Vec<u8>>;
+    /// Whether artifact `hash` exists.
+    fn contains(&self, hash: &str) -> bool;
+    /// Checks that `hash` exists and its bytes hash to its name ("is missing", "is damaged…").
+    fn check(&self, hash: &str) -> Result<(), String>;
+    /// Removes `hash`; the bytes freed, `None` when it was not there.
+    fn remove(&self, hash: &str) -> std::io::Result<Option<u64>>;
+    /// Total bytes stored (for diagnostics).
+    fn total_bytes(&self) -> u64;
+}
+
 /// Length of an artifact hash in hex digits.
 pub const HASH_LEN: usize = 64;
 
@@ -125,6 +148,41 @@ impl ArtifactStore {
             }
         }
         total
+    }
+}
+
+impl ArtifactBackend for ArtifactStore {
+    fn put(&self, bytes: &[u8]) -> std::io::Result<String> {
+        ArtifactStore::put(self, bytes)
+    }
+
+    fn get(&self, hash: &str) -> Option<Vec<u8>> {
+        ArtifactStore::get(self, hash)
+    }
+
+    fn contains(&self, hash: &str) -> bool {
+        ArtifactStore::contains(self, hash)
+    }
+
+    fn check(&self, hash: &str) -> Result<(), String> {
+        ArtifactStore::check(self, hash)
+    }
+
+    fn remove(&self, hash: &str) -> std::io::Result<Option<u64>> {
+        let Some(path) = self.path(hash) else {
+            return Ok(None);
+        };
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        std::fs::remove_file(&path)?;
+        Ok(Some(bytes))
+    }
+
+    fn total_bytes(&self) -> u64 {
+        ArtifactStore::total_bytes(self)
     }
 }
 

@@ -10,8 +10,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use stablesteering::store::codec::MAX_RECORD_BYTES;
+use stablesteering::store::devtools::workload::Rng;
 use stablesteering::store::envelope::{decode_record, FORMAT_V1, HEADER_LEN};
-use stablesteering::store::workload::Rng;
 
 struct Counting;
 

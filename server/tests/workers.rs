@@ -67,7 +67,15 @@ impl Drop for Processes {
 
 fn start_server(url: &str, data: &Path, port: u16) -> Child {
     let mut child = Command::new(binary())
-        .args(["serve", "--render-concurrency", "0", "--device", "cpu"])
+        .args([
+            "serve",
+            "--render-concurrency",
+            "0",
+            "--device",
+            "cpu",
+            "--rate-limit",
+            "0",
+        ])
         .args(["--addr", &format!("127.0.0.1:{port}"), "--store", url])
         .arg("--data-dir")
         .arg(data)

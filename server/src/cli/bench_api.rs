@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{Failure, ServeArgs};
+use super::Failure;
+use crate::serve::ServeArgs;
 
 /// Options of `bench api`.
 #[derive(Debug, Clone, Args)]

@@ -66,7 +66,7 @@ pub fn open(dir: &DataDir) -> Result<LogStore, Failure> {
     if !dir.data_dir.exists() {
         std::fs::create_dir_all(&dir.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.data_dir.display()))?;
-        crate::store::manifest::write(&dir.data_dir, 0).map_err(|e| e.to_string())?;
+        crate::store::sled::manifest::write(&dir.data_dir, 0).map_err(|e| e.to_string())?;
     }
     crate::store::SledStore::open(&dir.data_dir, options)
         .map(LogStore::from)

@@ -17,7 +17,7 @@ pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use engine::image::RgbImage;
@@ -28,7 +28,7 @@ use engine::steering_offset::OffsetMode;
 use engine::EngineError;
 use uuid::Uuid;
 
-use crate::artifacts::ArtifactStore;
+use crate::artifacts::ArtifactBackend;
 pub use basis::{BASIS_CACHE_CAPACITY, BASIS_CLIP_SKIP};
 pub use snapshot::{
     BasisRef, InitImageRef, LatentsRef, ModelRef, RenderKind, SettingsSnapshot, Snapshot,
@@ -117,7 +117,7 @@ impl RunError {
 /// The single owner of the engine.
 pub struct Runner {
     engine: Engine,
-    artifacts: ArtifactStore,
+    artifacts: Arc<dyn ArtifactBackend>,
     precision: String,
     ledger: Mutex<HashMap<Uuid, u32>>,
     total: AtomicU64,
@@ -137,7 +137,7 @@ impl std::fmt::Debug for Runner {
 
 impl Runner {
     /// Takes ownership of a loaded engine; images go to `artifacts`.
-    pub fn new(engine: Engine, artifacts: ArtifactStore) -> Runner {
+    pub fn new(engine: Engine, artifacts: impl ArtifactBackend + 'static) -> Runner {
         let steering_modifiers = match engine.info().dir.as_deref().map(model_modifiers::read) {
             Some(Ok(list)) => list,
             // `serve` checks the file before it starts; elsewhere a bad file only costs the
@@ -152,7 +152,7 @@ impl Runner {
             steering_modifiers,
             precision: engine.info().unet_dtype.clone(),
             engine,
-            artifacts,
+            artifacts: Arc::new(artifacts),
             ledger: Mutex::new(HashMap::new()),
             total: AtomicU64::new(0),
             bases: Default::default(),
@@ -165,7 +165,7 @@ impl Runner {
         model: &std::path::Path,
         device: engine::DeviceRequest,
         precision: engine::runtime::Precision,
-        artifacts: ArtifactStore,
+        artifacts: impl ArtifactBackend + 'static,
     ) -> Result<Runner, EngineError> {
         Ok(Runner::new(
             Engine::load(model, device, precision)?,
@@ -184,7 +184,7 @@ impl Runner {
     }
 
     /// The artifact store images are written to.
-    pub fn artifacts(&self) -> &ArtifactStore {
+    pub fn artifacts(&self) -> &Arc<dyn ArtifactBackend> {
         &self.artifacts
     }
 

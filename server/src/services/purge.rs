@@ -9,7 +9,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, Services};
-use crate::artifacts::ArtifactStore;
+use crate::artifacts::ArtifactBackend;
 use crate::store::events::SessionPurged;
 use crate::store::purge::redact_session;
 use crate::store::{
@@ -40,10 +40,10 @@ impl Services {
             Some(_) => {}
         }
         let store = self.store.clone();
-        let artifacts = self.runner.artifacts().clone();
+        let artifacts = Arc::clone(self.runner.artifacts());
         let data_dir = store.data_dir().to_path_buf();
         tokio::task::spawn_blocking(move || {
-            purge_blocking(&store, &artifacts, &data_dir, session_id)
+            purge_blocking(&store, artifacts.as_ref(), &data_dir, session_id)
         })
         .await
         .map_err(|e| ServiceError::internal(format!("purge task failed: {e}")))?
@@ -53,7 +53,7 @@ impl Services {
 /// The whole purge on a blocking thread (also what the offline `store purge` runs).
 pub fn purge_blocking(
     store: &LogStore,
-    artifacts: &ArtifactStore,
+    artifacts: &dyn ArtifactBackend,
     data_dir: &Path,
     session_id: Uuid,
 ) -> ServiceResult<PurgeReport> {
@@ -65,11 +65,7 @@ pub fn purge_blocking(
         ..PurgeReport::default()
     };
     for hash in &redaction.orphaned_artifacts {
-        let Some(path) = artifacts.path(hash) else {
-            continue;
-        };
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if std::fs::remove_file(&path).is_ok() {
+        if let Ok(Some(bytes)) = artifacts.remove(hash) {
             report.artifacts_removed += 1;
             report.bytes_removed += bytes;
         }

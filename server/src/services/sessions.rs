@@ -311,9 +311,10 @@ impl Services {
         let store = self.store.clone();
         let mut request = ForkRequest::new(session_id, round);
         request.owner = super::principal::current().map(|p| p.user);
-        let outcome = tokio::task::spawn_blocking(move || store.fork_session(request))
-            .await
-            .map_err(|e| ServiceError::internal(e.to_string()))??;
+        let outcome =
+            tokio::task::spawn_blocking(move || crate::store::fork::fork_session(&store, request))
+                .await
+                .map_err(|e| ServiceError::internal(e.to_string()))??;
         Ok(outcome.child_session_id)
     }
 }

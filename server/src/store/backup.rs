@@ -30,9 +30,9 @@ use crate::store::artifact_refs::ArtifactRefs;
 use crate::store::codec::MAX_RECORD_BYTES;
 use crate::store::envelope::{self, Envelope};
 use crate::store::error::{Result, StoreError};
-use crate::store::manifest::sync_dir;
-use crate::store::open::StoreOptions;
-use crate::store::sled_store::SledStore;
+use crate::store::sled::manifest::sync_dir;
+use crate::store::sled::open::StoreOptions;
+use crate::store::sled::store::SledStore;
 
 const MAGIC: &[u8; 4] = b"SSBK";
 const FORMAT_EVENTS_ONLY: u8 = 1;
@@ -431,7 +431,10 @@ pub fn verify_backup(path: &Path) -> Result<u64> {
 /// Restores a backup into `data_dir`, which must not hold a store yet: the events, then the
 /// artifacts and trace files it carries.
 pub fn restore(backup_file: &Path, data_dir: &Path) -> Result<BackupSummary> {
-    if data_dir.join(crate::store::manifest::FILE_NAME).exists() {
+    if data_dir
+        .join(crate::store::sled::manifest::FILE_NAME)
+        .exists()
+    {
         return Err(StoreError::Import(format!(
             "{} already holds an event store; restore into an empty directory",
             data_dir.display()

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::store::backup;
-use crate::store::bench::{run_store_bench, StoreBenchOptions};
+use crate::store::devtools::bench::{run_store_bench, StoreBenchOptions};
+use crate::store::devtools::torture::run_append_child;
 use crate::store::error::StoreError;
 use crate::store::export::{self, ExportFormats, ImportMode};
-use crate::store::open::{rewrite_manifest, verify_data_dir, StoreOptions};
-use crate::store::sled_store::SledStore;
-use crate::store::torture::run_append_child;
+use crate::store::sled::open::{rewrite_manifest, verify_data_dir, StoreOptions};
+use crate::store::sled::store::SledStore;
 
 /// Usage text of the `store` and `bench store` commands.
 pub const USAGE: &str = "\
@@ -108,7 +108,7 @@ pub fn run_store(args: &[String]) -> i32 {
             }
             "gc" => {
                 let dir = a.path("--data-dir")?;
-                match crate::store::gc::collect(&dir, a.flag("--dry-run")) {
+                match crate::store::sled::gc::collect(&dir, a.flag("--dry-run")) {
                     Ok(r) => {
                         if a.flag("--json") {
                             print_json(&r);

@@ -18,7 +18,7 @@ use crate::store::events::Event;
 use crate::store::hosted::LogStore;
 use crate::store::ids::{Id, StreamId};
 use crate::store::projections::AsOf;
-use crate::store::sled_store::SledStore;
+use crate::store::sled::store::SledStore;
 
 /// A fork command. Reuse the same ids to retry it idempotently.
 #[derive(Debug, Clone, PartialEq, Eq)]

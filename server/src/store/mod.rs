@@ -1,43 +1,40 @@
-//! The event-sourced core: a durable append-only log on sled, projections, time travel,
-//! branching, exports, backup and the store benchmark.
+//! The event-sourced core: an append-only log, the projections folded from it, time travel,
+//! branching, exports and backup. Three parts:
 //!
-//! Start with [`SledStore::open`]; append with [`SledStore::append_blocking`] /
-//! [`SledStore::append_async`] (or the backend-neutral [`EventStore`] trait); read projections
-//! with [`SledStore::sessions`], [`SledStore::session`], [`SledStore::session_at`]; fork with
-//! [`SledStore::fork_session`]; subscribe with [`SledStore::subscribe_after`].
-//! `docs/ARCHITECTURE.md` of the product describes the guarantees.
+//! * **The event schema** — what the log holds, whatever engine stores it: `events/` (the
+//!   catalogue, frozen payload versions, upcasting), `envelope.rs`, `codec.rs` (the CRC'd
+//!   record), `ids.rs`; and the contract every engine meets, `backend.rs` ([`EventStore`]).
+//! * **The log engines** — `sled/` (the embedded default: writer thread, open/verify, manifest,
+//!   subscriptions, artifact collection) and `postgres/` (a shared database with the job queue);
+//!   `hosted/` is the server's [`LogStore`] over either, with live projections.
+//! * **Developer tools** — `devtools/` (the store benchmark, the torture child, the synthetic
+//!   workload and the backend-neutral conformance suite).
+//!
+//! Start with [`SledStore::open`] or [`LogStore`]; append with the [`EventStore`] trait or
+//! [`LogStore::append_async`]; read projections with [`LogStore::with_projections`] and
+//! [`LogStore::session_at`]; fork with [`fork::fork_session`]. `docs/ARCHITECTURE.md` of the
+//! product describes the guarantees.
 
 pub mod append;
 pub mod artifact_refs;
 pub mod backend;
 pub mod backup;
-pub mod bench;
 pub mod cli;
 pub mod codec;
-pub mod conformance;
+pub mod devtools;
 pub mod envelope;
 pub mod error;
 pub mod events;
 pub mod export;
 pub mod fork;
-pub mod gc;
 pub mod hosted;
 pub mod ids;
-pub mod keys;
-pub mod manifest;
-pub mod open;
 pub mod postgres;
 pub mod projections;
 pub mod purge;
 pub(crate) mod replay_cache;
-pub mod scan;
-pub mod sled_store;
-pub mod subscribe;
-pub mod torture;
+pub mod sled;
 pub mod util;
-pub mod verify;
-pub mod workload;
-pub(crate) mod writer;
 
 pub use backend::{
     AppendOutcome, AppendRequest, EventStore, EventSubscription, ExpectedVersion, LogPage,
@@ -49,8 +46,8 @@ pub use events::{Event, EventType};
 pub use fork::{ForkOutcome, ForkRequest};
 pub use hosted::{HostedPg, LogStore};
 pub use ids::{Id, StreamId};
-pub use open::{rewrite_manifest, verify_data_dir, StoreOptions, VerifyReport};
 pub use postgres::PgStore;
 pub use projections::{AsOf, Projections, SessionDetail, SessionSummary};
-pub use sled_store::SledStore;
-pub use subscribe::Subscription;
+pub use sled::open::{rewrite_manifest, verify_data_dir, StoreOptions, VerifyReport};
+pub use sled::store::SledStore;
+pub use sled::subscribe::Subscription;

@@ -54,7 +54,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).expect("data dir");
-        stablesteering::store::manifest::write(&data_dir, 0).expect("manifest");
+        stablesteering::store::sled::manifest::write(&data_dir, 0).expect("manifest");
         let store: LogStore = match postgres {
             None => SledStore::open(&data_dir, StoreOptions::default())
                 .expect("store")

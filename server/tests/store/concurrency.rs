@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Barrier, Mutex};
 
+use stablesteering::store::devtools::workload;
 use stablesteering::store::events::v1::JobStartedV1;
 use stablesteering::store::*;
 use uuid::Uuid;

@@ -1,8 +1,8 @@
-//! The backend-neutral conformance suite (`store::conformance`) against the sled backend.
+//! The backend-neutral conformance suite (`store::devtools::conformance`) against the sled backend.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use stablesteering::store::conformance;
+use stablesteering::store::devtools::conformance;
 use stablesteering::store::SledStore;
 
 #[test]

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use stablesteering::store::workload::Rng;
+use stablesteering::store::devtools::workload::Rng;
 use stablesteering::store::*;
 
 #[derive(Debug, Clone, Copy)]

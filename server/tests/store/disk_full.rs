@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use stablesteering::store::devtools::workload;
 use stablesteering::store::*;
 
 struct Mount(PathBuf);

@@ -8,6 +8,7 @@ use std::path::Path;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::{Field, ListAccessor, RowAccessor};
 use stablesteering::store::backup;
+use stablesteering::store::devtools::workload;
 use stablesteering::store::export::{self, ExportFormats, ImportMode};
 use stablesteering::store::*;
 

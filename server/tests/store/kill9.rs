@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use stablesteering::store::workload::Rng;
+use stablesteering::store::devtools::workload::Rng;
 use stablesteering::store::*;
 use uuid::Uuid;
 

@@ -11,12 +11,12 @@ use crate::pg_common::Cluster;
 use stablesteering::store::backend::{
     AppendRequest, EventStore, EventSubscription, ExpectedVersion, NewEvent, Position,
 };
-use stablesteering::store::conformance;
+use stablesteering::store::devtools::conformance;
+use stablesteering::store::devtools::workload::SessionScript;
 use stablesteering::store::events::v1::JobStartedV1;
 use stablesteering::store::events::Event;
 use stablesteering::store::ids::{Id, StreamId};
 use stablesteering::store::util::block_on;
-use stablesteering::store::workload::SessionScript;
 use stablesteering::store::{Envelope, PgStore, StoreError};
 use uuid::Uuid;
 

@@ -2,6 +2,7 @@
 //! the state before shutdown, time travel (end of round / before feedback / version), forks
 //! with lineage in both sessions, and the list/experiment/job read models.
 
+use stablesteering::store::devtools::workload;
 use stablesteering::store::projections::{JobState, RoundStatus, SessionStatus};
 use stablesteering::store::*;
 use uuid::Uuid;

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use stablesteering::store::devtools::workload;
+use stablesteering::store::devtools::workload::{job_events, SessionScript};
 use stablesteering::store::events::v1::*;
 use stablesteering::store::events::v2::FeedbackSubmittedV2;
-use stablesteering::store::workload::{job_events, SessionScript};
 use stablesteering::store::*;
 use uuid::Uuid;
 

@@ -22,7 +22,7 @@ use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{Event, EventType};
 use crate::store::ids::StreamId;
-use crate::store::sled_store::SledStore;
+use crate::store::sled::store::SledStore;
 use crate::store::util::rfc3339_us;
 
 /// One JSONL line.

@@ -22,7 +22,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::store::error::{Result, StoreError};
-use crate::store::sled_store::SledStore;
+use crate::store::sled::store::SledStore;
 
 pub use jsonl::{export_jsonl, import_jsonl, ImportMode, JsonEvent};
 pub use tables::{build_tables, ColType, Column, Table, Value};

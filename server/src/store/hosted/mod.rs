@@ -3,7 +3,7 @@
 //! `Sled` is the embedded default (one process, one data dir); `Postgres` is a shared database
 //! with projections fed by a subscription (`pg.rs`), chosen with `serve --store postgres://…`.
 //! Both answer the same questions (projections, appends that are visible when they return,
-//! stream reads, time travel, forks). What only the sled log can do yet — purge by rewriting
+//! stream reads, time travel); a fork (`store::fork`) is written through either. What only the sled log can do yet — purge by rewriting
 //! records, backup, JSONL/CSV/Parquet export, garbage collection — is reached through
 //! [`LogStore::as_sled`], and its callers answer a clear error on PostgreSQL.
 
@@ -18,12 +18,11 @@ pub use pg::HostedPg;
 use crate::store::backend::{AppendOutcome, AppendRequest};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
-use crate::store::fork::{fork_session, ForkOutcome, ForkRequest};
 use crate::store::ids::StreamId;
 use crate::store::postgres::leases::Fence;
 use crate::store::postgres::PgStore;
 use crate::store::projections::{AsOf, JobView, Projections, SessionDetail, SessionSummary};
-use crate::store::sled_store::SledStore;
+use crate::store::sled::store::SledStore;
 
 /// The server's event log.
 #[derive(Clone)]
@@ -142,11 +141,6 @@ impl LogStore {
             LogStore::Sled(s) => s.session_at(id, as_of),
             LogStore::Postgres(p) => p.session_at(id, as_of),
         }
-    }
-
-    /// Fork a session at the end of a round (blocking).
-    pub fn fork_session(&self, req: ForkRequest) -> Result<ForkOutcome> {
-        fork_session(self, req)
     }
 
     /// The sessions list (newest activity first).

@@ -12,12 +12,12 @@ use uuid::Uuid;
 use crate::store::backend::{
     AppendRequest, EventStore, EventSubscription, ExpectedVersion, NewEvent,
 };
+use crate::store::devtools::workload::{Rng, SessionScript};
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
 use crate::store::postgres::PgStore;
 use crate::store::projections::AsOf;
 use crate::store::util::now_us;
-use crate::store::workload::{Rng, SessionScript};
 
 /// Benchmark sizes.
 #[derive(Debug, Clone)]

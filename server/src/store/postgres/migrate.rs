@@ -14,10 +14,10 @@ use serde::Serialize;
 use crate::store::backend::{EventStore, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
-use crate::store::open::StoreOptions;
 use crate::store::postgres::append::{insert_rows, Row};
 use crate::store::postgres::{db_error, PgStore, NOTIFY_CHANNEL};
-use crate::store::sled_store::SledStore;
+use crate::store::sled::open::StoreOptions;
+use crate::store::sled::store::SledStore;
 use crate::store::util::block_on;
 
 /// Events copied per transaction.

@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 use crate::store::backend::{AppendRequest, ExpectedVersion, NewEvent};
+use crate::store::devtools::workload::{job_events, SessionScript};
 use crate::store::error::StoreError;
 use crate::store::ids::StreamId;
-use crate::store::open::StoreOptions;
-use crate::store::sled_store::SledStore;
-use crate::store::workload::{job_events, SessionScript};
+use crate::store::sled::open::StoreOptions;
+use crate::store::sled::store::SledStore;
 
 /// Run the child; returns the process exit code.
 pub fn run_append_child(data_dir: &Path, producers: usize, max_events: Option<u64>) -> i32 {

@@ -20,11 +20,11 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::store::error::{Result, StoreError};
-use crate::store::manifest;
 use crate::store::replay_cache::ReplayCache;
-use crate::store::sled_store::{Shared, SledStore};
-use crate::store::verify::{self, ScanOutput};
-use crate::store::writer::{Writer, WriterSettings};
+use crate::store::sled::manifest;
+use crate::store::sled::store::{Shared, SledStore};
+use crate::store::sled::verify::{self, ScanOutput};
+use crate::store::sled::writer::{Writer, WriterSettings};
 
 /// Tuning knobs; the defaults suit the server.
 #[derive(Debug, Clone)]
@@ -94,12 +94,30 @@ pub(crate) fn open_sled(
         .path(dir)
         .cache_capacity(settings.cache_capacity_bytes)
         .flush_every_ms(None);
-    match catch_unwind(AssertUnwindSafe(|| cfg.open())) {
-        Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(p) => Err(format!("sled panicked while opening: {}", panic_text(p))),
+    // sled's I/O threads can hold the file lock for a moment after the last handle of a closed
+    // store in this process is dropped; a reopen right after a close waits for them instead of
+    // reporting the database "in use by another process". A real other process still holds it
+    // after LOCK_WAIT, and is refused then.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match catch_unwind(AssertUnwindSafe(|| cfg.open())) {
+            Ok(Ok(db)) => return Ok(db),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                if !message.contains("could not acquire lock")
+                    || std::time::Instant::now() >= deadline
+                {
+                    return Err(message);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(p) => return Err(format!("sled panicked while opening: {}", panic_text(p))),
+        }
     }
 }
+
+/// How long opening waits for a lock a just-closed store of this process still holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn refused(data_dir: &Path, first_bad: Option<u64>, reason: impl Into<String>) -> StoreError {
     StoreError::Refused {
@@ -193,7 +211,7 @@ impl SledStore {
             manifest::write(&data_dir, scan.head)?;
         }
         if options.collect_garbage {
-            let swept = crate::store::gc::sweep(&data_dir, &scan.artifacts, false)?;
+            let swept = crate::store::sled::gc::sweep(&data_dir, &scan.artifacts, false)?;
             if swept.removed > 0 {
                 tracing::info!(
                     removed = swept.removed,

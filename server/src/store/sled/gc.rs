@@ -31,7 +31,7 @@ pub struct GcReport {
 
 /// Collects the artifact garbage of `data_dir`.
 pub fn collect(data_dir: &Path, dry_run: bool) -> Result<GcReport> {
-    let refs = crate::store::open::referenced_artifacts(data_dir)?;
+    let refs = crate::store::sled::open::referenced_artifacts(data_dir)?;
     sweep(data_dir, &refs, dry_run)
 }
 

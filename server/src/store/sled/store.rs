@@ -19,14 +19,14 @@ use crate::store::backend::{AppendOutcome, AppendRequest, EventStore, LogPage, P
 use crate::store::envelope::{self, Envelope};
 use crate::store::error::{DecodeError, Result, StoreError};
 use crate::store::ids::StreamId;
-use crate::store::keys;
 use crate::store::projections::time_travel::SessionFolder;
 use crate::store::projections::{AsOf, JobView, Projections, SessionDetail, SessionSummary};
 use crate::store::replay_cache::ReplayCache;
-use crate::store::scan;
-use crate::store::subscribe::Subscription;
+use crate::store::sled::keys;
+use crate::store::sled::scan;
+use crate::store::sled::subscribe::Subscription;
+use crate::store::sled::writer::Command;
 use crate::store::util::{self, block_on};
-use crate::store::writer::Command;
 
 /// State shared by the handle, the writer thread and subscriptions.
 pub(crate) struct Shared {

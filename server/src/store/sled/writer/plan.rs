@@ -11,7 +11,7 @@ use crate::store::backend::{AppendOutcome, ExpectedVersion, Position, StreamOutc
 use crate::store::envelope::{self, Envelope, RecordHeader};
 use crate::store::error::{DecodeError, Result, StoreError};
 use crate::store::ids::StreamId;
-use crate::store::keys;
+use crate::store::sled::keys;
 use crate::store::util::now_us;
 
 use super::{sled_err, GroupPlan, Located, Writer};

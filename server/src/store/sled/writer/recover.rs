@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::store::envelope;
 use crate::store::error::{Result, StoreError};
-use crate::store::keys;
-use crate::store::open::open_sled;
+use crate::store::sled::keys;
+use crate::store::sled::open::open_sled;
 use crate::store::util;
 
 use super::{sled_err, Writer};

@@ -9,7 +9,7 @@
 use std::sync::mpsc::sync_channel;
 
 use crate::store::envelope::{self, Envelope};
-use crate::store::keys;
+use crate::store::sled::keys;
 
 /// Sequence numbers per chunk.
 pub const CHUNK: u64 = 4096;

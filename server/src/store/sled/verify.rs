@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 
 use crate::store::ids::StreamId;
-use crate::store::keys;
 use crate::store::projections::Projections;
-use crate::store::scan;
+use crate::store::sled::keys;
+use crate::store::sled::scan;
 
 /// What a successful scan found.
 #[derive(Debug, Clone)]

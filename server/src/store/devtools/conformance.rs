@@ -11,12 +11,12 @@ use uuid::Uuid;
 use crate::store::backend::{
     AppendRequest, EventStore, EventSubscription, ExpectedVersion, NewEvent, Position, StreamAppend,
 };
+use crate::store::devtools::workload::SessionScript;
 use crate::store::error::StoreError;
 use crate::store::events::v1::{JobStartedV1, RoundReadyV1};
 use crate::store::events::Event;
 use crate::store::ids::{Id, StreamId};
 use crate::store::util::block_on;
-use crate::store::workload::SessionScript;
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)*) => {

@@ -14,15 +14,15 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::store::backend::{AppendRequest, ExpectedVersion, NewEvent};
+use crate::store::devtools::workload::{job_events, Rng, SessionScript};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::events::Event;
 use crate::store::ids::StreamId;
-use crate::store::open::{sled_dir, StoreOptions};
 use crate::store::projections::AsOf;
-use crate::store::sled_store::SledStore;
+use crate::store::sled::open::{sled_dir, StoreOptions};
+use crate::store::sled::store::SledStore;
 use crate::store::util::{block_on, now_us};
-use crate::store::workload::{job_events, Rng, SessionScript};
 
 /// Benchmark options.
 #[derive(Debug, Clone)]

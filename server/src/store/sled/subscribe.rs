@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::store::backend::{EventSubscription, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
-use crate::store::sled_store::Shared;
+use crate::store::sled::store::Shared;
 
 /// A resumable feed of the log.
 pub struct Subscription {

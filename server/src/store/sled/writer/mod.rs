@@ -33,10 +33,10 @@ use crate::store::backend::AppendOutcome;
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::ids::StreamId;
-use crate::store::keys;
-use crate::store::manifest;
-use crate::store::open::SledSettings;
-use crate::store::sled_store::Shared;
+use crate::store::sled::keys;
+use crate::store::sled::manifest;
+use crate::store::sled::open::SledSettings;
+use crate::store::sled::store::Shared;
 use crate::store::util;
 
 /// A reply channel for an append.

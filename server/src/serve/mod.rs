@@ -3,6 +3,9 @@
 //! The port is bound before anything touches the disk, so a busy port never leaves a data
 //! directory behind.
 
+mod args;
+pub use args::ServeArgs;
+
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,6 @@ use leptos::config::{Env, LeptosOptions};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
 use crate::data_dir::{self, DataDirError};
 use crate::state::{AppState, RuntimeInfo};
 use crate::store::{HostedPg, LogStore, PgStore, StoreError, StoreOptions};
@@ -239,7 +241,7 @@ pub(crate) fn open_data_dir(
     // A new data dir starts as an empty log: a durable manifest at sequence 0. sled's own files
     // appear on the first open (opening sled here would hold its file lock past the rename).
     let data_dir = data_dir::prepare(requested, |staging| {
-        crate::store::manifest::write(staging, 0).map_err(|e| e.to_string())
+        crate::store::sled::manifest::write(staging, 0).map_err(|e| e.to_string())
     })?;
     let store = match pg {
         Some(pg) => LogStore::from(HostedPg::follow(pg, &data_dir)?),
