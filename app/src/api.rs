@@ -28,6 +28,19 @@ pub struct StoreHealth {
     pub event_count: u64,
     /// Store backend name and version.
     pub backend: String,
+    /// The shared job queue (PostgreSQL only): jobs waiting and jobs a worker holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_queue: Option<QueueHealth>,
+}
+
+/// The shared job queue part of [`StoreHealth`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct QueueHealth {
+    /// Jobs no worker holds yet (including ones whose worker's lease ran out).
+    pub queued: u64,
+    /// Jobs a worker holds under a lease.
+    pub leased: u64,
 }
 
 /// Engine part of [`HealthReport`].

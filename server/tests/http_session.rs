@@ -179,6 +179,35 @@ async fn the_same_flows_on_postgresql_and_a_restart() {
         "{health}"
     );
     assert_eq!(health["store"]["status"], "open");
+    // The shared queue is empty once every job ended.
+    assert_eq!(
+        health["store"]["job_queue"],
+        serde_json::json!({"queued": 0, "leased": 0}),
+        "{health}"
+    );
+    // The faithful JSONL export reads the PostgreSQL log too.
+    let (status, jsonl) = again
+        .send_raw(
+            "GET",
+            &format!("/api/sessions/{sid}/export?format=jsonl"),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<serde_json::Value> = String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    assert_eq!(lines[0]["type"], "session.created");
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[1]["stream_version"].as_u64()
+                == w[0]["stream_version"].as_u64().map(|v| v + 1))
+    );
     let (_, sessions) = again.send("GET", "/sessions", None).await;
     assert_eq!(sessions.as_array().unwrap().len(), 7, "{sessions}");
     let (status, after) = again.send("GET", &format!("/sessions/{sid}"), None).await;

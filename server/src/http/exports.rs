@@ -32,6 +32,7 @@ use crate::services::history::require_session;
 use crate::services::{ServiceError, ServiceResult, Services};
 use crate::state::AppState;
 use crate::store::export::{build_tables, csv::write_csv, export_jsonl, parquet::write_parquet};
+use crate::store::LogStore;
 use crate::traces::{frontend, now_iso, report};
 
 /// The bundle's format name, in its manifest.
@@ -169,11 +170,7 @@ pub fn build_export(
     match format {
         Format::Jsonl => {
             let mut bytes = Vec::new();
-            export_jsonl(
-                services.store.require_sled("exporting")?,
-                session,
-                &mut bytes,
-            )?;
+            jsonl_of(&services.store, session, &mut bytes)?;
             Ok(ExportFile {
                 bytes,
                 content_type: "application/x-ndjson",
@@ -295,11 +292,7 @@ pub fn session_bundle(services: &Services, session_id: Uuid) -> ServiceResult<Ve
     let mut files: Vec<(String, Vec<u8>, bool)> = Vec::new();
 
     let mut events = Vec::new();
-    let event_count = export_jsonl(
-        services.store.require_sled("exporting")?,
-        Some(session_id),
-        &mut events,
-    )?;
+    let event_count = jsonl_of(&services.store, Some(session_id), &mut events)?;
     files.push(("events.jsonl".into(), events, true));
 
     let frontend_path = frontend::session_path(services.store.data_dir(), session_id);
@@ -378,4 +371,13 @@ pub fn session_bundle(services: &Services, session_id: Uuid) -> ServiceResult<Ve
         zip.add(path, bytes, *compress)?;
     }
     zip.finish()
+}
+
+/// The JSONL export from whichever engine holds the log.
+fn jsonl_of(store: &LogStore, session: Option<Uuid>, out: &mut Vec<u8>) -> ServiceResult<u64> {
+    let lines = match store {
+        LogStore::Sled(s) => export_jsonl(s, session, out)?,
+        LogStore::Postgres(p) => export_jsonl(p.pg(), session, out)?,
+    };
+    Ok(lines)
 }

@@ -3,12 +3,23 @@
 use axum::extract::State;
 use axum::Json;
 
-use app::api::{EngineHealth, HealthReport, ModelHealth, StoreHealth};
+use app::api::{EngineHealth, HealthReport, ModelHealth, QueueHealth, StoreHealth};
 
 use crate::state::AppState;
 
 /// Reports whether the server can do its job.
 pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
+    let job_queue = match state.store.shared_queue() {
+        Some(queue) => queue
+            .queue_depth()
+            .await
+            .ok()
+            .map(|(queued, leased)| QueueHealth {
+                queued: queued.max(0) as u64,
+                leased: leased.max(0) as u64,
+            }),
+        None => None,
+    };
     let device = &state.runtime.device;
     let model = &state.runtime.model;
     Json(HealthReport {
@@ -22,6 +33,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthReport> {
             },
             event_count: state.store.head_seq(),
             backend: state.store.describe(),
+            job_queue,
         },
         engine: EngineHealth {
             requested_device: device.requested.to_string(),

@@ -166,6 +166,19 @@ fn progress_notes_reach_another_store_within_250_ms() {
         .enable_time()
         .build()
         .unwrap();
+    // The listener's LISTEN runs in the background after open: notes sent before it are not
+    // delivered (they are live ticks, not state). Wait until one gets through.
+    let listening = timer.block_on(async {
+        for _ in 0..100 {
+            block_on(worker.send_progress("warm-up".into())).unwrap();
+            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(50), notes.recv()).await {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(listening, "the listener never started");
+    while notes.try_recv().is_ok() {}
     let mut latencies = Vec::new();
     for i in 0..50 {
         let sent = std::time::Instant::now();

@@ -18,6 +18,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::store::backend::{EventStore, Position};
 use crate::store::envelope::Envelope;
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{Event, EventType};
@@ -70,8 +71,13 @@ impl JsonEvent {
     }
 }
 
-/// Write the whole log, or only one session's stream, as JSONL. Returns the number of lines.
-pub fn export_jsonl(store: &SledStore, session: Option<Uuid>, out: &mut impl Write) -> Result<u64> {
+/// Write the whole log, or only one session's stream, as JSONL, from any log engine. Returns
+/// the number of lines. Blocks on the store's reads: call off the async workers.
+pub fn export_jsonl<S: EventStore>(
+    store: &S,
+    session: Option<Uuid>,
+    out: &mut impl Write,
+) -> Result<u64> {
     let mut n = 0u64;
     let mut write = |e: Envelope, out: &mut dyn Write| -> Result<()> {
         serde_json::to_writer(&mut *out, &JsonEvent::from(e))
@@ -86,7 +92,7 @@ pub fn export_jsonl(store: &SledStore, session: Option<Uuid>, out: &mut impl Wri
             let stream = StreamId::Session(id);
             let mut from = 1;
             loop {
-                let batch = store.stream_events(&stream, from, 4096)?;
+                let batch = crate::store::util::block_on(store.read_stream(stream, from, 4096))?;
                 let Some(last) = batch.last() else { break };
                 from = last.stream_version + 1;
                 for e in batch {
@@ -95,12 +101,14 @@ pub fn export_jsonl(store: &SledStore, session: Option<Uuid>, out: &mut impl Wri
             }
         }
         None => {
-            let mut after = 0;
+            let mut after = Position::START;
             loop {
-                let batch = store.log_events(after, 4096)?;
-                let Some(last) = batch.last() else { break };
-                after = last.seq;
-                for e in batch {
+                let page = crate::store::util::block_on(store.read_all(after, 4096))?;
+                if page.events.is_empty() {
+                    break;
+                }
+                after = page.next;
+                for e in page.events {
                     write(e, out)?;
                 }
             }

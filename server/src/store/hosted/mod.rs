@@ -3,9 +3,10 @@
 //! `Sled` is the embedded default (one process, one data dir); `Postgres` is a shared database
 //! with projections fed by a subscription (`pg.rs`), chosen with `serve --store postgres://…`.
 //! Both answer the same questions (projections, appends that are visible when they return,
-//! stream reads, time travel); a fork (`store::fork`) is written through either. What only the sled log can do yet — purge by rewriting
-//! records, backup, JSONL/CSV/Parquet export, garbage collection — is reached through
-//! [`LogStore::as_sled`], and its callers answer a clear error on PostgreSQL.
+//! stream reads, time travel); a fork (`store::fork`) and the exports are written against
+//! either. What only the sled log can do yet — purge by rewriting records, backup, garbage
+//! collection — is reached through [`LogStore::as_sled`], and its callers answer a clear error
+//! on PostgreSQL.
 
 pub mod pg;
 
