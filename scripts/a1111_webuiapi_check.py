@@ -150,6 +150,23 @@ def main():
         else:
             raise AssertionError("no error")
 
+    @check("fields asking for what is not implemented are a 422 naming them, not ignored")
+    def _():
+        for call, field in [
+            (lambda: api.txt2img(prompt="x", enable_hr=True, width=64, height=64, steps=2), "enable_hr"),
+            (lambda: api.txt2img(prompt="x", restore_faces=True, width=64, height=64, steps=2), "restore_faces"),
+            (lambda: api.img2img(images=[state["image"]], mask_image=state["image"], prompt="x", steps=2), "mask"),
+        ]:
+            try:
+                call()
+            except RuntimeError as e:
+                status, text = e.args
+                assert status == 422, e.args
+                locs = [d["loc"][-1] for d in json.loads(text)["detail"]]
+                assert locs == [field], (field, text)
+            else:
+                raise AssertionError(f"{field} was accepted")
+
     passed = sum(1 for _, ok, _ in RESULTS if ok)
     failed = len(RESULTS) - passed
     print(f"{passed} passed, {failed} failed")

@@ -21,6 +21,7 @@ pub mod png_info;
 pub mod progress;
 pub mod request;
 pub mod samplers;
+pub mod unimplemented;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};

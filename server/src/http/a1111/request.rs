@@ -2,8 +2,10 @@
 //! and `...Img2Img` in `modules/api/models.py`): every field nullable, `null` meaning the
 //! default, unknown keys ignored, type errors a 422 naming the field.
 //!
-//! Only the fields that change the image are read; the rest (hires fix, face restoration,
-//! scripts, extensions) are accepted and echoed but have no effect here.
+//! The fields that change the image are read here. The A1111 fields this server does not
+//! implement (hires fix, face restoration, variation seeds, styles, scripts, extensions, an
+//! inpainting mask, …) are accepted only at their default, off value and otherwise refused
+//! with a 422 naming them (`unimplemented.rs`); everything else is echoed.
 
 use serde_json::{json, Map, Value};
 
@@ -23,7 +25,7 @@ pub struct GenerationRequest {
     pub seed: i64,
     /// Echoed only (variation seeds are not supported).
     pub subseed: i64,
-    /// Echoed only.
+    /// Echoed only: anything above 0 is refused (`unimplemented.rs`).
     pub subseed_strength: f64,
     /// Sampler name (`sampler_name`, else `sampler_index`, else "Euler").
     pub sampler_name: String,
@@ -106,6 +108,7 @@ impl GenerationRequest {
         if img2img && !(req.denoising_strength > 0.0 && req.denoising_strength <= 1.0) {
             f.reject("denoising_strength", "must be in (0, 1]");
         }
+        super::unimplemented::refuse_unimplemented(&mut f, body, img2img);
         f.finish()?;
         Ok(req)
     }
