@@ -512,3 +512,58 @@ fn an_unreachable_postgresql_store_is_one_line_and_serves_nothing() {
         stderr_lines(&out)
     );
 }
+
+/// `serve --render-concurrency 0` renders nothing, so it needs workers on a shared database;
+/// a worker needs that database. Both refusals are one line, and nothing is created.
+#[test]
+fn render_workers_need_a_postgresql_store_one_line_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let out = stablesteering(&[
+        "serve",
+        "--render-concurrency",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--addr",
+        &addr,
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("--render-concurrency 0"), "{lines:?}");
+    assert!(!data.exists(), "a refused serve created its data dir");
+
+    let out = stablesteering(&[
+        "worker",
+        "--store",
+        "/var/lib/sled",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("postgres://"), "{lines:?}");
+    let url = format!(
+        "postgres://nobody:secret@/stablesteering?host={}",
+        tmp.path().join("no-socket-here").display()
+    );
+    let out = stablesteering(&[
+        "worker",
+        "--store",
+        &url,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("cannot reach PostgreSQL"), "{lines:?}");
+    assert!(
+        !lines[0].contains("secret"),
+        "the password leaked: {lines:?}"
+    );
+    assert!(!data.exists(), "a refused worker created its data dir");
+}

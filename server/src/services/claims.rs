@@ -84,8 +84,11 @@ impl Services {
     async fn run_claimed(self: &Arc<Self>, queue: &PgStore, claim: Claim) {
         let job_id = claim.job_id;
         let Some(job) = self.wait_for_job(job_id).await else {
-            // The lease runs out and another claim retries it.
-            tracing::error!(%job_id, "a claimed job did not reach the projections; leaving it");
+            // Not this worker's fault: hand it back without counting a lost run.
+            tracing::error!(%job_id, "a claimed job did not reach the projections; giving it back");
+            if let Err(e) = queue.release(claim).await {
+                tracing::warn!(%job_id, error = %e, "cannot give a job back; its lease will run out");
+            }
             return;
         };
         if matches!(
