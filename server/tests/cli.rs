@@ -567,3 +567,30 @@ fn render_workers_need_a_postgresql_store_one_line_each() {
     );
     assert!(!data.exists(), "a refused worker created its data dir");
 }
+
+/// A pickle checkpoint is refused by name (unpickling runs code); a single-file
+/// `.safetensors` says it is not loaded yet and how to convert it. One line each.
+#[test]
+fn single_file_models_get_a_one_line_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    for (name, says) in [("sd15.ckpt", "pickle"), ("sd15.safetensors", "single-file")] {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, b"not really a model").unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let out = stablesteering(&[
+            "serve",
+            "--model",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--addr",
+            &addr,
+        ]);
+        assert_ne!(out.status.code(), Some(0));
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(says), "{lines:?}");
+        assert!(!data.exists());
+    }
+}

@@ -50,6 +50,9 @@ impl ModelFolder {
             dir: dir.display().to_string(),
             reason: reason.to_string(),
         };
+        if dir.is_file() {
+            return Err(not_a_model(single_file_reason(dir)));
+        }
         if !dir.is_dir() {
             return Err(not_a_model("no such folder"));
         }
@@ -138,4 +141,25 @@ fn weights_file(dir: &Path, part: &str, stem: &str) -> Result<PathBuf, EngineErr
         dir: dir.display().to_string(),
         reason,
     })
+}
+
+/// Why a single file is not loaded: pickles can run code when unpickled, so they are refused
+/// for good; single-file `.safetensors` checkpoints are not read yet (issue 18).
+fn single_file_reason(file: &Path) -> &'static str {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("ckpt" | "pt" | "pth" | "bin") => {
+            "a pickle checkpoint: unpickling can run any code in it, so it is refused; use a \
+             .safetensors release of the model, converted to a diffusers folder"
+        }
+        Some("safetensors") => {
+            "a single-file checkpoint, which this version does not load yet; convert it to a \
+             diffusers folder (diffusers' `StableDiffusionPipeline.from_single_file(...)\
+             .save_pretrained(DIR)`) and pass that folder"
+        }
+        _ => "a file, not a folder (expected a diffusers folder with model_index.json)",
+    }
 }
