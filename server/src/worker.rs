@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::serve::{choose_model, open_data_dir, shutdown_signal, ServeError};
+use crate::serve::{load_runner, open_data_dir, shutdown_signal, EngineArgs, ServeError};
 use crate::services::claims::ServiceRole;
 use crate::services::{ServiceOptions, Services};
 
@@ -30,18 +30,8 @@ pub struct WorkerArgs {
     #[arg(long, env = "STABLESTEERING_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// Rendering device: auto, cpu or cuda.
-    #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
-    pub device: engine::DeviceRequest,
-
-    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the built-in demo model). It must
-    /// be the model the API server sealed the jobs for; a job naming another is failed.
-    #[arg(long, env = "STABLESTEERING_MODEL")]
-    pub model: Option<PathBuf>,
-
-    /// UNet and text-encoder precision on CUDA: f16, bf16 or f32.
-    #[arg(long, env = "STABLESTEERING_PRECISION", default_value = "f16")]
-    pub precision: engine::runtime::Precision,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// Render jobs this worker runs at the same time.
     #[arg(long, env = "STABLESTEERING_RENDER_CONCURRENCY", default_value_t = 1,
@@ -63,25 +53,13 @@ pub async fn work(args: WorkerArgs) -> Result<(), ServeError> {
             args.store
         )));
     }
-    if let Some(dir) = &args.model {
-        engine::stable_diffusion::folder::ModelFolder::inspect(dir)?;
-    }
+    args.engine.inspect_model()?;
     let (requested, url) = (args.data_dir.clone(), args.store.clone());
     let (data_dir, store) =
         tokio::task::spawn_blocking(move || open_data_dir(&requested, Some(&url)))
             .await
             .map_err(|e| ServeError::Startup(e.to_string()))??;
-    let configured = args.model.clone();
-    let (model_dir, notice) = tokio::task::spawn_blocking(move || choose_model(configured))
-        .await
-        .map_err(|e| ServeError::Startup(e.to_string()))??;
-    let (device, precision) = (args.device, args.precision);
-    let artifacts = crate::artifacts::ArtifactStore::new(&data_dir);
-    let runner = tokio::task::spawn_blocking(move || {
-        crate::runner::Runner::load(&model_dir, device, precision, artifacts)
-    })
-    .await
-    .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let (runner, notice) = load_runner(&args.engine, &data_dir).await?;
     let location = store.describe();
     let services = Services::new(
         store,

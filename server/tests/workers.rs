@@ -9,6 +9,9 @@
 
 #[path = "pg_common/mod.rs"]
 mod pg_common;
+#[path = "served/common.rs"]
+#[allow(dead_code)]
+mod served;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,14 +32,6 @@ fn binary() -> &'static str {
 
 fn tiny_model() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/models/tiny-sd1")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A small xorshift, seeded per run (printed, so a failure can be replayed).
@@ -65,45 +60,12 @@ impl Drop for Processes {
     }
 }
 
-fn start_server(url: &str, data: &Path, port: u16) -> Child {
-    let mut child = Command::new(binary())
-        .args([
-            "serve",
-            "--render-concurrency",
-            "0",
-            "--device",
-            "cpu",
-            "--rate-limit",
-            "0",
-        ])
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--store", url])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--model")
-        .arg(tiny_model())
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..300 {
-        std::thread::sleep(Duration::from_millis(100));
-        if ureq::get(&format!("http://127.0.0.1:{port}/api/health"))
-            .call()
-            .is_ok()
-        {
-            return child;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the API server did not start");
-}
-
-fn start_worker(url: &str, data: &Path) -> Child {
+/// `stablesteering COMMAND ARGS…` on the shared database and data dir, with the tiny model on
+/// the CPU, quietly.
+fn spawn(command: &str, args: &[&str], url: &str, data: &Path) -> Child {
     Command::new(binary())
-        .args(["worker", "--device", "cpu", "--store", url])
-        .args(["--lease-ms", &LEASE_MS.to_string()])
+        .args([command, "--device", "cpu", "--store", url])
+        .args(args)
         .arg("--data-dir")
         .arg(data)
         .arg("--model")
@@ -113,6 +75,23 @@ fn start_worker(url: &str, data: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+fn start_server(url: &str, data: &Path, port: u16) -> Child {
+    let addr = format!("127.0.0.1:{port}");
+    let args = [
+        "--render-concurrency",
+        "0",
+        "--rate-limit",
+        "0",
+        "--addr",
+        &addr,
+    ];
+    served::wait_for_health(spawn("serve", &args, url, data), port)
+}
+
+fn start_worker(url: &str, data: &Path) -> Child {
+    spawn("worker", &["--lease-ms", &LEASE_MS.to_string()], url, data)
 }
 
 fn post(port: u16, path: &str, body: Value) -> Value {
@@ -233,7 +212,7 @@ fn a_worker_killed_at_random_moments_loses_and_repeats_nothing() {
     let url = cluster.fresh_database();
     let shared = tempfile::tempdir().unwrap();
     let data = shared.path().join("data");
-    let port = free_port();
+    let port = served::free_port();
     let mut procs = Processes {
         server: start_server(&url, &data, port),
         workers: vec![start_worker(&url, &data), start_worker(&url, &data)],

@@ -12,7 +12,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::Failure;
-use crate::serve::ServeArgs;
+use crate::serve::{EngineArgs, ServeArgs};
 
 /// Options of `bench api`.
 #[derive(Debug, Clone, Args)]
@@ -141,9 +141,11 @@ pub(crate) fn start_server_with(
             .parse()
             .map_err(|e| format!("{e}"))?,
         site_root: None,
-        device: engine::DeviceRequest::Cpu,
-        model,
-        precision: engine::runtime::Precision::F32,
+        engine: EngineArgs {
+            device: engine::DeviceRequest::Cpu,
+            model,
+            precision: engine::runtime::Precision::F32,
+        },
         render_concurrency: 1,
         allowed_host: Vec::new(),
         allowed_origin: Vec::new(),

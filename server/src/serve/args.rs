@@ -27,18 +27,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
 
-    /// Rendering device: auto, cpu or cuda.
-    #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
-    pub device: engine::DeviceRequest,
-
-    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the demo model built into the
-    /// binary, unpacked into the user's cache; it draws simple shapes and colours at 64x64).
-    #[arg(long, env = "STABLESTEERING_MODEL")]
-    pub model: Option<PathBuf>,
-
-    /// UNet and text-encoder precision on CUDA: f16, bf16 or f32.
-    #[arg(long, env = "STABLESTEERING_PRECISION", default_value = "f16")]
-    pub precision: engine::runtime::Precision,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// How many render jobs run at the same time (each needs its own activation memory).
     /// 0 renders nothing here: with --store postgres://…, render workers
@@ -86,4 +76,33 @@ pub struct ServeArgs {
     /// Mark the login cookie `Secure` (serve behind HTTPS).
     #[arg(long, env = "STABLESTEERING_SECURE_COOKIE")]
     pub secure_cookie: bool,
+}
+
+/// The model and the device it renders on (`serve` and `worker` alike).
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Rendering device: auto, cpu or cuda.
+    #[arg(long, env = "STABLESTEERING_DEVICE", default_value = "auto")]
+    pub device: engine::DeviceRequest,
+
+    /// A diffusers Stable Diffusion 1.x/2.x folder (default: the demo model built into the
+    /// binary, unpacked into the user's cache; it draws simple shapes and colours at 64x64).
+    /// A worker must load the model the API server sealed its jobs for.
+    #[arg(long, env = "STABLESTEERING_MODEL")]
+    pub model: Option<PathBuf>,
+
+    /// UNet and text-encoder precision on CUDA: f16, bf16 or f32.
+    #[arg(long, env = "STABLESTEERING_PRECISION", default_value = "f16")]
+    pub precision: engine::runtime::Precision,
+}
+
+impl EngineArgs {
+    /// Refuse a `--model` that is not an SD 1.x/2.x diffusers folder, before anything else is
+    /// touched.
+    pub fn inspect_model(&self) -> Result<(), engine::EngineError> {
+        match &self.model {
+            Some(dir) => engine::stable_diffusion::folder::ModelFolder::inspect(dir).map(|_| ()),
+            None => Ok(()),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! directory behind.
 
 mod args;
-pub use args::ServeArgs;
+pub use args::{EngineArgs, ServeArgs};
 
 use std::io;
 use std::net::SocketAddr;
@@ -103,13 +103,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.addr);
     // Arguments naming files are checked before the data dir is created.
     let site_root = resolve_site_root(args.site_root.as_deref())?;
-    if let Some(dir) = &args.model {
-        engine::stable_diffusion::folder::ModelFolder::inspect(dir)?;
-    }
-
+    args.engine.inspect_model()?;
     if args.render_concurrency == 0 && args.store.is_none() {
         return Err(ServeError::Startup(
-            "--render-concurrency 0 renders nothing here: it needs --store postgres://… and              render workers (`stablesteering worker`) on the same database"
+            "--render-concurrency 0 renders nothing here: it needs --store postgres://… and \
+             render workers (`stablesteering worker`) on the same database"
                 .into(),
         ));
     }
@@ -120,30 +118,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         tokio::task::spawn_blocking(move || open_data_dir(&requested, url.as_deref()))
             .await
             .map_err(|e| ServeError::Startup(e.to_string()))??;
-    let device = engine::resolve_device(args.device)?;
+    let device = engine::resolve_device(args.engine.device)?;
     tracing::info!(data_dir = %data_dir.display(), store = store.backend(), device = %device.kind, "store opened");
-    let (model_dir, model_notice) = tokio::task::spawn_blocking({
-        let configured = args.model.clone();
-        move || choose_model(configured)
-    })
-    .await
-    .map_err(|e| ServeError::Startup(e.to_string()))??;
-    let (request, precision) = (args.device, args.precision);
-    let dir = model_dir.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        engine::runtime::Engine::load(&dir, request, precision)
-    })
-    .await
-    .map_err(|e| ServeError::Startup(e.to_string()))??;
-    let model = loaded.info().clone();
-    tracing::info!(model = %model.name, dir = %model_dir.display(), dtype = %model.unet_dtype, "model loaded");
-    if let Some(notice) = &model_notice {
-        tracing::warn!("{notice}");
-    }
+    let (runner, model_notice) = load_runner(&args.engine, &data_dir).await?;
+    let model = runner.model().clone();
     warn_if_site_missing(&site_root);
 
-    let artifacts = crate::artifacts::ArtifactStore::new(&data_dir);
-    let runner = crate::runner::Runner::new(loaded, artifacts);
     let services = crate::services::Services::new(
         store.clone(),
         runner,
@@ -256,6 +236,32 @@ pub(crate) fn open_data_dir(
     Ok((data_dir, store))
 }
 
+/// The configured model (or the demo model, with its notice) loaded on the requested device,
+/// in a runner writing images to `data_dir`'s artifacts. Loading runs off the async workers.
+pub(crate) async fn load_runner(
+    engine: &EngineArgs,
+    data_dir: &Path,
+) -> Result<(crate::runner::Runner, Option<String>), ServeError> {
+    let configured = engine.model.clone();
+    let (model_dir, notice) = tokio::task::spawn_blocking(move || choose_model(configured))
+        .await
+        .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let (device, precision) = (engine.device, engine.precision);
+    let artifacts = crate::artifacts::ArtifactStore::new(data_dir);
+    let dir = model_dir.clone();
+    let runner = tokio::task::spawn_blocking(move || {
+        crate::runner::Runner::load(&dir, device, precision, artifacts)
+    })
+    .await
+    .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let model = runner.model();
+    tracing::info!(model = %model.name, dir = %model_dir.display(), dtype = %model.unet_dtype, "model loaded");
+    if let Some(notice) = &notice {
+        tracing::warn!("{notice}");
+    }
+    Ok((runner, notice))
+}
+
 /// What the log, `/api/health` and the UI say while the bundled demo model serves.
 pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the built-in demo model, a small \
     model trained by this project that draws simple scenes at 64x64 (circles, squares, stars, \
@@ -265,9 +271,7 @@ pub const DEMO_MODEL_NOTICE: &str = "No model configured: using the built-in dem
 
 /// The configured model, or the bundled demo model (unpacked from the binary into the user's
 /// cache, see `engine::demo_model`) with the notice people must see.
-pub(crate) fn choose_model(
-    configured: Option<PathBuf>,
-) -> Result<(PathBuf, Option<String>), ServeError> {
+fn choose_model(configured: Option<PathBuf>) -> Result<(PathBuf, Option<String>), ServeError> {
     if let Some(dir) = configured {
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         return Ok((dir, None));

@@ -22,7 +22,7 @@ use super::jobs::Failure;
 use super::Services;
 use crate::store::postgres::leases::{Claim, ClaimKinds, Fence, MAX_LOST_RUNS};
 use crate::store::postgres::PgStore;
-use crate::store::projections::jobs::{JobState, JobView};
+use crate::store::projections::jobs::JobView;
 
 /// Longest a claimer sleeps when the queue is empty and nothing notifies it.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -91,10 +91,7 @@ impl Services {
             }
             return;
         };
-        if matches!(
-            job.state,
-            JobState::Succeeded | JobState::Failed | JobState::Cancelled
-        ) {
+        if !job.state.is_open() {
             return;
         }
         let cancel = Arc::new(AtomicBool::new(false));
@@ -180,6 +177,11 @@ impl Services {
             _ => false,
         }
     }
+
+    /// Whether this process still holds a claimed job (a stopping worker waits for none).
+    pub fn holds_claims(&self) -> bool {
+        self.control.lock().is_ok_and(|c| !c.claims.is_empty())
+    }
 }
 
 /// Renew `claim` every third of `lease` until `done`; a lost lease sets `cancel`. Failing to
@@ -211,12 +213,5 @@ async fn keep_lease(
             }
             Err(_) => {}
         }
-    }
-}
-
-impl Services {
-    /// Whether this process still holds a claimed job (a stopping worker waits for none).
-    pub fn holds_claims(&self) -> bool {
-        self.control.lock().is_ok_and(|c| !c.claims.is_empty())
     }
 }

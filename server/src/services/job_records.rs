@@ -53,6 +53,7 @@ pub(super) fn state_name(state: JobState) -> &'static str {
         JobState::Cancelled => "cancelled",
     }
 }
+
 impl Services {
     /// Waits until a job ends (or `timeout`), returning its final record.
     pub async fn wait_terminal(
@@ -64,7 +65,7 @@ impl Services {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(job) = self.store.job(job_id) {
-                if !matches!(job.state, JobState::Queued | JobState::Running) {
+                if !job.state.is_open() {
                     return self.job_record(job_id).ok();
                 }
             }

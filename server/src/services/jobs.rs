@@ -431,7 +431,8 @@ impl Services {
         // The outcome must be recorded; a full queue is retried briefly rather than dropped.
         let fence = self.fence_for(job_id);
         let mut attempt = 0;
-        let recorded = loop {
+        // Publish the end unless the job's end belongs to another worker (lease lost).
+        let publish_end = loop {
             match self
                 .store
                 .append_fenced_async(
@@ -459,7 +460,7 @@ impl Services {
             }
         };
         self.release(job_id, job.session_id);
-        if recorded {
+        if publish_end {
             self.progress.publish(job_id, tick);
         }
         self.progress.prune(2000);
@@ -478,7 +479,7 @@ impl Services {
         let jobs: Vec<JobView> = self.store.with_projections(|p| {
             p.jobs
                 .values()
-                .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
+                .filter(|j| j.state.is_open())
                 .cloned()
                 .collect()
         });

@@ -19,7 +19,6 @@ use super::claims::ServiceRole;
 use super::progress::{ProgressUpdate, Tick};
 use super::Services;
 use crate::store::postgres::PgStore;
-use crate::store::projections::jobs::JobState;
 
 /// Longest the server goes without checking the jobs it waits for.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
@@ -164,7 +163,7 @@ impl Services {
         let Some(job) = self.store.job(job_id) else {
             return;
         };
-        if self.runs_here(job_id) || !self.has_ended(job_id) {
+        if job.state.is_open() || self.runs_here(job_id) {
             return;
         }
         self.release(job_id, job.session_id);
@@ -172,15 +171,10 @@ impl Services {
             return;
         }
         let record = self.record_of(&job);
-        let state = match job.state {
-            JobState::Succeeded => "succeeded",
-            JobState::Cancelled => "cancelled",
-            _ => "failed",
-        };
         self.progress.publish(
             job_id,
             Tick {
-                state,
+                state: super::job_records::state_name(job.state),
                 message: record.status_message,
                 progress: 100,
                 terminal: true,
@@ -211,7 +205,7 @@ impl Services {
         let open: Vec<(Uuid, Option<Uuid>)> = self.store.with_projections(|p| {
             p.jobs
                 .values()
-                .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
+                .filter(|j| j.state.is_open())
                 .map(|j| (j.job_id, j.session_id))
                 .collect()
         });
@@ -232,11 +226,6 @@ impl Services {
     }
 
     fn has_ended(&self, job_id: Uuid) -> bool {
-        self.store.job(job_id).is_some_and(|j| {
-            matches!(
-                j.state,
-                JobState::Succeeded | JobState::Failed | JobState::Cancelled
-            )
-        })
+        self.store.job(job_id).is_some_and(|j| !j.state.is_open())
     }
 }

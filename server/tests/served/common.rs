@@ -25,7 +25,7 @@ pub fn free_port() -> u16 {
 
 /// Starts `stablesteering serve` on `data` (the demo model, CPU) and waits for its health.
 pub fn start(data: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stablesteering"))
         .args([
             "serve",
             "--addr",
@@ -40,6 +40,12 @@ pub fn start(data: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    wait_for_health(child, port)
+}
+
+/// Waits (up to 30 s) until the server `child` answers `/api/health` on `port`; kills it and
+/// panics if it never does.
+pub fn wait_for_health(mut child: Child, port: u16) -> Child {
     for _ in 0..300 {
         std::thread::sleep(Duration::from_millis(100));
         if ureq::get(&format!("http://127.0.0.1:{port}/api/health"))

@@ -18,6 +18,13 @@ pub enum JobState {
     Cancelled,
 }
 
+impl JobState {
+    /// Queued or running: the job has not ended.
+    pub fn is_open(self) -> bool {
+        matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
 /// One job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobView {
